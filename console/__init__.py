@@ -1,0 +1,90 @@
+"""The console application; create_app() is the only place it is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from console.config import settings_from_environment
+from console.extensions import csrf, limiter, login_manager, migrate
+from models import User, db
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app from the environment, then apply `config` overrides (used by tests)."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(settings_from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _load_user(session_token: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(User.session_token == session_token, User.is_active.is_(True))
+    )
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    from console.admin import init_admin
+    from console.security import register_security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+    if not event.contains(Engine, "connect", _enable_sqlite_foreign_keys):
+        event.listen(Engine, "connect", _enable_sqlite_foreign_keys)
+    register_security(app)
+    init_admin(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from console.auth import bp as auth_bp
+    from console.site import bp as site_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(site_bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from console.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from console.cli import register_cli
+
+    register_cli(app)

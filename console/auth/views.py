@@ -1,0 +1,117 @@
+"""Register, log in, log out and account settings."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+
+from console import accounts
+from console.auth import bp
+from console.auth.forms import EmailChangeForm, LoginForm, PasswordChangeForm, RegisterForm
+from console.extensions import limiter
+from console.security import safe_next_url
+
+LOGIN_FAILED = "Invalid username/email or password."
+
+
+def _field_error(form: FlaskForm, error: accounts.AccountError) -> None:
+    getattr(form, error.field).errors.append(error.message)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    return "login-account:" + request.form.get("username", "").strip().lower()
+
+
+def _login_failed(response) -> bool:
+    """Only failed attempts count towards the login rate limits."""
+    return bool(g.get("login_failed"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("site.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_account(form.username.data, form.email.data, form.password.data)
+        except accounts.AccountError as error:
+            _field_error(form, error)
+        else:
+            login_user(user)
+            accounts.record_login(user)
+            flash(f"Welcome aboard, {user.username}! Your account is ready.", "success")
+            return redirect(url_for("site.index"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(
+    _login_limit, methods=["POST"], key_func=_login_account_key, deduct_when=_login_failed
+)
+def login():
+    next_url = safe_next_url(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("site.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            accounts.record_login(user)
+            return redirect(next_url or url_for("site.index"))
+        g.login_failed = True
+        form.form_errors.append(LOGIN_FAILED)
+    elif request.method == "POST":
+        g.login_failed = True
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("site.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("The current password is not correct.")
+        else:
+            try:
+                accounts.change_email(current_user, form.email.data)
+            except accounts.AccountError as error:
+                _field_error(form, error)
+            else:
+                flash("Your email address has been changed.", "success")
+                return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm(current_user)
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("The current password is not correct.")
+        else:
+            user = current_user._get_current_object()
+            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+            accounts.set_password(user, form.password.data)
+            # The token changed: re-issue this session (and its cookie) so only it survives.
+            login_user(user, remember=remembered)
+            flash("Your password has been changed; your other sessions have been logged out.",
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,89 @@
+"""Settings read once from the environment, with safe defaults for development."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+MIN_SECRET_KEY_LENGTH = 32
+WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "you-will-never-guess", "development"}
+
+
+class ConfigurationError(SystemExit):
+    """Stops start-up with a one-line explanation (exit status 1, no traceback)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"Configuration error: {message}")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for the bare `postgres://` and `postgresql://` schemes."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Generate the development key once and keep it in instance/ so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _secret_key(production: bool, instance_path: Path) -> str:
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if not production:
+        return key or _development_secret_key(instance_path)
+    if not key:
+        raise ConfigurationError("SECRET_KEY must be set when CONSOLE_ENV=production.")
+    if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS or len(set(key)) < 10:
+        raise ConfigurationError(
+            f"SECRET_KEY is too weak; use a random value of at least {MIN_SECRET_KEY_LENGTH} "
+            'characters, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))".'
+        )
+    return key
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def settings_from_environment(instance_path: Path) -> dict[str, object]:
+    """Return the Flask config for this process, read from the environment."""
+    production = os.environ.get("CONSOLE_ENV", "development").strip().lower() == "production"
+    database_url = os.environ.get("DATABASE_URL", "").strip() or (
+        f"sqlite:///{instance_path / 'console.db'}"
+    )
+    return {
+        "CONSOLE_ENV": "production" if production else "development",
+        "SECRET_KEY": _secret_key(production, instance_path),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_NAME": "remember_token",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int_env("REMEMBER_DAYS", 14),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

@@ -1,0 +1,55 @@
+"""Error pages in the product's look (HTML), or one JSON shape under /api."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to see this page.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that kind of request.",
+    429: "Too many attempts. Please wait a minute and try again.",
+    500: "Something went wrong on our side. The team has been notified.",
+    503: "The service is temporarily unavailable. Please try again shortly.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str | None = None):
+    message = message or MESSAGES.get(status, "Error")
+    if _wants_json():
+        response = jsonify(error={"status": status, "message": message})
+    else:
+        response = render_template("errors/error.html", status=status, message=message)
+    return response, status
+
+
+def handle_http_exception(error: HTTPException):
+    response, status = error_response(error.code or 500)
+    if _wants_json() or not hasattr(error, "get_headers"):
+        return response, status
+    # Keep headers such as Allow (405) and Retry-After (429).
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return response, status, headers
+
+
+def handle_csrf_error(error: CSRFError):
+    return error_response(
+        400, "The form has expired or did not come from this site. Reload the page and try again."
+    )
+
+
+def handle_unexpected_error(error: Exception):
+    return error_response(500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_unexpected_error)

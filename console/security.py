@@ -1,0 +1,122 @@
+"""Roles and permissions, access checks, safe redirects and response headers.
+
+Every check in the site, the console and the API reads PERMISSIONS; no view compares role names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, g, request
+from flask_login import current_user
+
+from console.extensions import login_manager
+from models import Role
+
+
+class Permission(StrEnum):
+    CONSOLE = "console"  # enter /admin and see its home page
+    PLANETS_READ = "planets.read"  # list, details, export
+    PLANETS_WRITE = "planets.write"  # create, edit, delete (console and API)
+    APPLICATIONS_READ = "applications.read"
+    APPLICATIONS_REVIEW = "applications.review"  # approve, reject
+    USERS_READ = "users.read"
+    USERS_WRITE = "users.write"  # create, edit, delete, role, password, deactivate
+    AUDIT_READ = "audit.read"
+
+
+_STAFF = {Permission.CONSOLE, Permission.PLANETS_READ, Permission.APPLICATIONS_READ,
+          Permission.USERS_READ}
+_EDITOR = _STAFF | {Permission.PLANETS_WRITE, Permission.APPLICATIONS_REVIEW}
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.MEMBER: frozenset(),
+    Role.VIEWER: frozenset(_STAFF),
+    Role.EDITOR: frozenset(_EDITOR),
+    Role.ADMIN: frozenset(_EDITOR | {Permission.USERS_WRITE, Permission.AUDIT_READ}),
+}
+
+
+def role_allows(role: str, permission: Permission) -> bool:
+    try:
+        return permission in PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def can(permission: Permission, user: Any = None) -> bool:
+    """Whether `user` (default: the current user) is an active account holding `permission`."""
+    user = current_user if user is None else user
+    return bool(
+        user.is_authenticated and user.is_active and role_allows(user.role, permission)
+    )
+
+
+def require(permission: Permission) -> Callable:
+    """View decorator: log in first, then 403 unless the user holds `permission`."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (open-redirect protection)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read a backslash as a slash and drop tabs and newlines: "/\\evil", "/\t/evil".
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def current_path() -> str:
+    """The path and query of this request, as a value for `next`."""
+    query = request.query_string.decode("latin-1")
+    return f"{request.path}?{query}" if query else request.path
+
+
+def csp_nonce() -> str:
+    """One nonce per response for the inline scripts and styles that cannot be avoided."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def set_security_headers(response: Response) -> Response:
+    nonce = csp_nonce()
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        f"style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    return response
+
+
+def register_security(app: Flask) -> None:
+    app.after_request(set_security_headers)
+    app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

@@ -1,0 +1,138 @@
+"""User accounts: roles, credentials and the rules every account must follow."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import CheckConstraint, DateTime, Index, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import db
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,20}")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text().splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def username_problem(username: str) -> str | None:
+    """Why `username` cannot be a username, or None when it can."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        return "Use 3 to 20 characters: letters, digits, dot, underscore or hyphen."
+    return None
+
+
+def normalise_email(email: str) -> str:
+    """The normalised form of `email`; raises ValueError with a readable message."""
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+def password_problem(password: str, username: str = "", email: str = "") -> str | None:
+    """Why `password` is too weak for this account, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    if password.isdigit():
+        return "Use something other than digits only."
+    lowered = password.lower()
+    if lowered in {username.lower(), email.lower()} - {""}:
+        return "The password must differ from the username and the email address."
+    if lowered in common_passwords():
+        return "This password is too common; choose another."
+    return None
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.MEMBER.value, index=True)
+    is_active: Mapped[bool] = mapped_column(default=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Flask-Login's session id; replacing it ends every session and remember-me cookie.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r} {self.role}>"
+
+    # Flask-Login protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember-me cookie issued for this user."""
+        self.session_token = new_session_token()
+
+    @staticmethod
+    def find_by_login(login: str) -> User | None:
+        """The user whose username or email matches `login`, ignoring case."""
+        lowered = login.strip().lower()
+        if not lowered:
+            return None
+        column = User.email if "@" in lowered else User.username
+        return db.session.scalar(select(User).where(func.lower(column) == lowered))
+
+    @staticmethod
+    def username_taken(username: str) -> bool:
+        query = select(User.id).where(func.lower(User.username) == username.lower())
+        return db.session.scalar(query) is not None
+
+    @staticmethod
+    def email_taken(email: str, excluding_id: int | None = None) -> bool:
+        query = select(User.id).where(func.lower(User.email) == email.lower())
+        if excluding_id is not None:
+            query = query.where(User.id != excluding_id)
+        return db.session.scalar(query) is not None
+
+
+# Uniqueness ignoring case is the database's job, so two racing requests cannot both win.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+Index("uq_users_email_lower", func.lower(User.email), unique=True)
