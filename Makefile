@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
+	$(FLASK) seed
 	$(FLASK) ensure-admin
 	$(FLASK) run --host 127.0.0.1 --port 5000
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import secrets
 import sys
 
@@ -12,6 +13,8 @@ from sqlalchemy import select
 
 from console import accounts
 from models import Role, User, db
+from seed.catalog import catalog_size, csv_lines, import_rows, planet_rows, read_csv, seed_catalog
+from seed.synthetic import load_synthetic
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 
@@ -97,7 +100,68 @@ def ensure_admin_command(username: str, email: str) -> None:
     )
 
 
+def _progress_bar(length: int, label: str):
+    """A progress bar on a terminal; silent when output goes to a file or a pipe."""
+    return click.progressbar(length=length, label=label, file=sys.stderr,
+                             hidden=not sys.stderr.isatty())
+
+
+@click.command("seed")
+@with_appcontext
+@click.option("--synthetic", type=click.IntRange(min=1), metavar="N",
+              help="Add N clearly synthetic planets for load tests instead.")
+def seed_command(synthetic: int | None) -> None:
+    """Load the real planets catalog (again: changes nothing), or synthetic planets."""
+    if synthetic:
+        with _progress_bar(synthetic, "Synthetic planets") as bar:
+            load_synthetic(synthetic, progress=bar.update)
+        click.echo(f"Added {synthetic} synthetic planets.")
+        return
+    with _progress_bar(catalog_size(), "Planets catalog") as bar:
+        result = seed_catalog(progress=bar.update)
+    if result.problems:
+        _fail(f"The seed catalog has bad rows: {result.problems[0]}")
+    click.echo(f"Catalog loaded: {result.created} added, {result.unchanged} already present.")
+
+
+@click.command("import-planets")
+@with_appcontext
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--skip-invalid", is_flag=True, help="Store the valid rows; report the rest.")
+@click.option("--update", is_flag=True, help="Update planets whose name is already stored.")
+def import_planets_command(csv_file, skip_invalid: bool, update: bool) -> None:
+    """Import planets from CSV; all or nothing unless --skip-invalid."""
+    try:
+        rows = list(read_csv(csv_file))
+        with _progress_bar(len(rows), "Importing") as bar:
+            result = import_rows(rows, update=update, skip_invalid=skip_invalid,
+                                 progress=bar.update)
+    except (ValueError, csv.Error) as error:
+        _fail(f"{csv_file.name}: {error}")
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if not result.stored:
+        _fail(f"{result.invalid_lines} invalid row(s); nothing was imported. "
+              "Fix them, or use --skip-invalid to import the valid rows.")
+    click.echo(f"Imported: {result.created} added, {result.updated} updated, "
+               f"{result.unchanged} unchanged, {result.invalid_lines} invalid row(s) skipped.")
+
+
+@click.command("export-planets")
+@with_appcontext
+@click.argument("csv_file", type=click.Path(dir_okay=False, writable=True))
+def export_planets_command(csv_file: str) -> None:
+    """Write the whole catalog to CSV, streaming it in constant memory."""
+    try:
+        with open(csv_file, "w", newline="", encoding="utf-8") as stream:
+            stream.writelines(csv_lines(planet_rows()))
+    except OSError as error:
+        _fail(f"Cannot write {csv_file}: {error.strerror}")
+    click.echo(f"Exported the catalog to {csv_file}.")
+
+
 def register_cli(app: Flask) -> None:
     for command in (create_user_command, set_role_command, deactivate_command,
-                    ensure_admin_command):
+                    ensure_admin_command, seed_command, import_planets_command,
+                    export_planets_command):
         app.cli.add_command(command)

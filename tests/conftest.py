@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from console import accounts, create_app
-from models import Role, User, db
+from models import Planet, Role, User, db
+from models.planets import clean_planet
 
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
@@ -128,6 +129,27 @@ def make_user(app: Flask):
             db.session.refresh(user)
             db.session.expunge(user)
         return user
+
+    return make
+
+
+PLANET = {"name": "Kepler-452 b", "planet_type": "super_earth", "host_star": "Kepler-452",
+          "discovery_year": 2015, "discovery_method": "transit", "radius_earth": 1.63,
+          "orbital_period_days": 384.843}
+
+
+@pytest.fixture
+def make_planet(app: Flask):
+    """Factory for stored planets: make_planet(name="X", mass_earth=2.0); returns the id."""
+    counter = iter(range(1, 100_000))
+
+    def make(**values) -> int:
+        data = {**PLANET, "name": f"Test planet {next(counter)}", **values}
+        with app.app_context():
+            planet = Planet(**clean_planet(data))
+            db.session.add(planet)
+            db.session.commit()
+            return planet.id
 
     return make
 

@@ -1,13 +1,116 @@
-"""Landing page for visitors, dashboard for members and staff."""
+"""Landing page, dashboard, the planets catalog, mission applications and astronaut profiles."""
 
-from flask import render_template
-from flask_login import current_user
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
 
 from console.site import bp
+from console.site.forms import MissionApplicationForm
+from models import ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
+from models.applications import ApplicationError, submit_application
+
+PLANETS_PER_PAGE = 25
 
 
 @bp.route("/")
 def index():
     if not current_user.is_authenticated:
         return render_template("site/landing.html")
-    return render_template("site/dashboard.html")
+    applications = db.session.scalars(
+        select(MissionApplication)
+        .where(MissionApplication.applicant_id == current_user.id)
+        .order_by(MissionApplication.submitted_at.desc())
+    ).all()
+    return render_template("site/dashboard.html", applications=applications)
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+
+
+@bp.route("/planets")
+def planets():
+    query_text = request.args.get("q", "").strip()[:100]
+    planet_type = request.args.get("type", "")
+    page = _page_number()
+    query = select(Planet).order_by(func.lower(Planet.name))
+    if query_text:
+        prefix = query_text.lower()
+        query = query.where(or_(
+            func.lower(Planet.name).startswith(prefix, autoescape=True),
+            func.lower(Planet.host_star).startswith(prefix, autoescape=True),
+        ))
+    if planet_type in {t.value for t in PlanetType}:
+        query = query.where(Planet.planet_type == planet_type)
+    # One row more than a page tells whether there is a next page without counting them all.
+    rows = db.session.scalars(
+        query.offset((page - 1) * PLANETS_PER_PAGE).limit(PLANETS_PER_PAGE + 1)
+    ).all()
+    return render_template(
+        "site/planets.html", planets=rows[:PLANETS_PER_PAGE], page=page,
+        has_next=len(rows) > PLANETS_PER_PAGE, q=query_text, planet_type=planet_type,
+        planet_types=list(PlanetType),
+    )
+
+
+@bp.route("/planets/<int:planet_id>")
+def planet(planet_id: int):
+    return render_template("site/planet.html", planet=db.get_or_404(Planet, planet_id))
+
+
+@bp.route("/mission-application", methods=["GET", "POST"])
+@login_required
+def mission_application():
+    form = MissionApplicationForm()
+    if request.method == "GET" and request.args.get("planet", "").isdigit():
+        chosen = db.session.get(Planet, int(request.args["planet"]))
+        if chosen is not None:
+            form.planet.data = chosen.name
+    if form.validate_on_submit():
+        target = Planet.find_by_name(form.planet.data)
+        if target is None:
+            form.planet.errors.append("There is no planet of that name in the catalog.")
+        else:
+            try:
+                submit_application(current_user, target, form.motivation.data)
+            except ApplicationError as error:
+                form.planet.errors.append(str(error))
+            else:
+                flash(f"Your application for {target.name} is submitted and pending review.",
+                      "success")
+                return redirect(url_for("site.index"))
+    return render_template("site/apply.html", form=form)
+
+
+@bp.route("/mission-application/<int:application_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_application(application_id: int):
+    application = db.session.get(MissionApplication, application_id)
+    if application is None or application.applicant_id != current_user.id:
+        abort(404)
+    try:
+        application.withdraw()
+    except ApplicationError as error:
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(f"Your application for {application.planet.name} is withdrawn.", "info")
+    return redirect(url_for("site.index"))
+
+
+@bp.route("/astronaut/<username>")
+@login_required
+def astronaut(username: str):
+    user = db.first_or_404(select(User).where(func.lower(User.username) == username.lower(),
+                                              User.is_active.is_(True)))
+    missions = db.session.scalars(
+        select(Planet)
+        .join(MissionApplication, MissionApplication.planet_id == Planet.id)
+        .where(MissionApplication.applicant_id == user.id,
+               MissionApplication.status == ApplicationStatus.APPROVED.value)
+        .order_by(func.lower(Planet.name))
+    ).all()
+    return render_template("site/astronaut.html", astronaut=user, missions=missions)

@@ -1,0 +1,281 @@
+"""The planets catalog: the Planet model and the one schema every planet input passes through.
+
+The admin form, the JSON API, CSV import and the seed loader all call `clean_planet`, so a
+value is judged by the same rule and described by the same message wherever it comes from.
+The database repeats the ranges as CHECK constraints, so no path around the schema can store
+an impossible planet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, Float, Index, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models import db
+
+EARLIEST_DISCOVERY_YEAR = 1600  # the telescope; planets known since antiquity have no year
+LATEST_DISCOVERY_YEAR_CHECK = 2100  # the database's bound; the schema refuses future years
+
+
+class PlanetType(StrEnum):
+    TERRESTRIAL = "terrestrial"
+    SUPER_EARTH = "super_earth"
+    NEPTUNE_LIKE = "neptune_like"
+    GAS_GIANT = "gas_giant"
+    ICE_GIANT = "ice_giant"
+    DWARF = "dwarf"
+
+    @property
+    def label(self) -> str:
+        return PLANET_TYPE_LABELS[self]
+
+
+class DiscoveryMethod(StrEnum):
+    TRANSIT = "transit"
+    RADIAL_VELOCITY = "radial_velocity"
+    IMAGING = "imaging"
+    MICROLENSING = "microlensing"
+    TIMING = "timing"
+    ASTROMETRY = "astrometry"
+    OBSERVATION = "observation"  # telescopic or naked-eye observation in the Solar System
+
+    @property
+    def label(self) -> str:
+        return DISCOVERY_METHOD_LABELS[self]
+
+
+PLANET_TYPE_LABELS = {
+    PlanetType.TERRESTRIAL: "Terrestrial",
+    PlanetType.SUPER_EARTH: "Super-Earth",
+    PlanetType.NEPTUNE_LIKE: "Neptune-like",
+    PlanetType.GAS_GIANT: "Gas giant",
+    PlanetType.ICE_GIANT: "Ice giant",
+    PlanetType.DWARF: "Dwarf planet",
+}
+DISCOVERY_METHOD_LABELS = {
+    DiscoveryMethod.TRANSIT: "Transit",
+    DiscoveryMethod.RADIAL_VELOCITY: "Radial velocity",
+    DiscoveryMethod.IMAGING: "Imaging",
+    DiscoveryMethod.MICROLENSING: "Microlensing",
+    DiscoveryMethod.TIMING: "Timing",
+    DiscoveryMethod.ASTROMETRY: "Astrometry",
+    DiscoveryMethod.OBSERVATION: "Observation",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Planet(db.Model):
+    __tablename__ = "planets"
+    __table_args__ = (
+        CheckConstraint(_in("planet_type", PlanetType), name="planet_type_known"),
+        CheckConstraint(_in("discovery_method", DiscoveryMethod), name="discovery_method_known"),
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(
+            f"discovery_year BETWEEN {EARLIEST_DISCOVERY_YEAR} AND {LATEST_DISCOVERY_YEAR_CHECK}",
+            name="discovery_year_range",
+        ),
+        CheckConstraint("mass_earth > 0", name="mass_positive"),
+        CheckConstraint("radius_earth > 0", name="radius_positive"),
+        CheckConstraint("orbital_period_days > 0", name="period_positive"),
+        CheckConstraint("semi_major_axis_au > 0", name="semi_major_axis_positive"),
+        CheckConstraint("distance_ly >= 0", name="distance_not_negative"),
+        CheckConstraint("equilibrium_temp_k > 0", name="temperature_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    planet_type: Mapped[str] = mapped_column(String(20), index=True)
+    host_star: Mapped[str] = mapped_column(String(100))
+    discovery_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    discovery_method: Mapped[str] = mapped_column(String(20), index=True)
+    mass_earth: Mapped[float | None] = mapped_column(Float, index=True)
+    radius_earth: Mapped[float | None] = mapped_column(Float, index=True)
+    orbital_period_days: Mapped[float | None] = mapped_column(Float, index=True)
+    semi_major_axis_au: Mapped[float | None] = mapped_column(Float, index=True)
+    distance_ly: Mapped[float | None] = mapped_column(Float, index=True)
+    equilibrium_temp_k: Mapped[float | None] = mapped_column(Float, index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Planet {self.id} {self.name!r}>"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def type_label(self) -> str:
+        return PlanetType(self.planet_type).label
+
+    @property
+    def method_label(self) -> str:
+        return DiscoveryMethod(self.discovery_method).label
+
+    @staticmethod
+    def find_by_name(name: str) -> Planet | None:
+        query = select(Planet).where(func.lower(Planet.name) == name.strip().lower())
+        return db.session.scalar(query)
+
+    def apply(self, values: Mapping[str, Any]) -> None:
+        """Set cleaned values (the output of clean_planet) on this planet."""
+        for key, value in values.items():
+            setattr(self, key, value)
+
+
+# Unique ignoring case in the database itself; the lowered columns also serve prefix search.
+Index("uq_planets_name_lower", func.lower(Planet.name), unique=True)
+Index("ix_planets_host_star_lower", func.lower(Planet.host_star))
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+class PlanetValidationError(ValueError):
+    """Every problem of one planet input, as {field: [message, ...]}."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{f}: {', '.join(m)}" for f, m in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PlanetField:
+    name: str
+    label: str
+    kind: str  # "text", "choice", "int" or "float"
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    unit: str = ""
+    description: str = ""
+
+
+PLANET_FIELDS: tuple[PlanetField, ...] = (
+    PlanetField("name", "Name", "text", required=True, max_length=100),
+    PlanetField("planet_type", "Type", "choice", required=True,
+                choices=tuple(t.value for t in PlanetType)),
+    PlanetField("host_star", "Host star", "text", required=True, max_length=100),
+    PlanetField("discovery_year", "Discovery year", "int", minimum=EARLIEST_DISCOVERY_YEAR,
+                description="empty for planets known since antiquity"),
+    PlanetField("discovery_method", "Discovery method", "choice", required=True,
+                choices=tuple(m.value for m in DiscoveryMethod)),
+    PlanetField("mass_earth", "Mass", "float", minimum=0, exclusive_minimum=True,
+                unit="Earth masses"),
+    PlanetField("radius_earth", "Radius", "float", minimum=0, exclusive_minimum=True,
+                unit="Earth radii"),
+    PlanetField("orbital_period_days", "Orbital period", "float", minimum=0,
+                exclusive_minimum=True, unit="days"),
+    PlanetField("semi_major_axis_au", "Semi-major axis", "float", minimum=0,
+                exclusive_minimum=True, unit="AU"),
+    PlanetField("distance_ly", "Distance", "float", minimum=0, unit="light years"),
+    PlanetField("equilibrium_temp_k", "Equilibrium temperature", "float", minimum=0,
+                exclusive_minimum=True, unit="K"),
+    PlanetField("description", "Description", "text", max_length=2000),
+    PlanetField("source", "Source", "text", max_length=300),
+)
+FIELDS_BY_NAME = {field.name: field for field in PLANET_FIELDS}
+
+
+def _clean_text(field: PlanetField, value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    value = value.strip()
+    if any(ord(char) < 32 and char not in "\n\t" for char in value):
+        raise ValueError("must not contain control characters")
+    if field.max_length and len(value) > field.max_length:
+        raise ValueError(f"must be at most {field.max_length} characters")
+    return value
+
+
+def _clean_number(field: PlanetField, value: Any) -> float | int:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if field.kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, str):
+            value = value.strip()
+            if not value.lstrip("-").isdigit() or len(value) > 6:
+                raise ValueError("must be a whole number")
+            value = int(value)
+        if not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        current_year = datetime.now(UTC).year
+        if value < EARLIEST_DISCOVERY_YEAR:
+            raise ValueError(f"must be {EARLIEST_DISCOVERY_YEAR} or later")
+        if value > current_year:
+            raise ValueError("cannot be in the future")
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > 1e15:
+        raise ValueError("must be a finite number")
+    if field.exclusive_minimum and value <= field.minimum:
+        raise ValueError(f"must be greater than {field.minimum:g}")
+    if not field.exclusive_minimum and field.minimum is not None and value < field.minimum:
+        raise ValueError(f"must be at least {field.minimum:g}")
+    return value
+
+
+def _clean_value(field: PlanetField, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if field.required:
+            raise ValueError("is required")
+        return "" if field.kind == "text" else None
+    if field.kind == "text":
+        return _clean_text(field, value)
+    if field.kind == "choice":
+        if not isinstance(value, str) or value.strip() not in field.choices:
+            raise ValueError(f"must be one of: {', '.join(field.choices)}")
+        return value.strip()
+    return _clean_number(field, value)
+
+
+def clean_planet(raw: Mapping[str, Any], *, partial: bool = False,
+                 ignore: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Validate one planet input; return clean values or raise PlanetValidationError.
+
+    `partial` checks only the fields present (a PATCH); otherwise missing fields count as
+    empty. Fields not in the schema are refused unless named in `ignore`.
+    """
+    errors: dict[str, list[str]] = {}
+    for key in raw:
+        if key not in FIELDS_BY_NAME and key not in ignore:
+            errors[str(key)] = ["is not a planet field"]
+    clean: dict[str, Any] = {}
+    for field in PLANET_FIELDS:
+        if partial and field.name not in raw:
+            continue
+        try:
+            clean[field.name] = _clean_value(field, raw.get(field.name))
+        except ValueError as error:
+            errors[field.name] = [str(error)]
+    if errors:
+        raise PlanetValidationError(errors)
+    return clean
