@@ -16,7 +16,7 @@ from models import Role, User, db
 from seed.catalog import catalog_size, csv_lines, import_rows, planet_rows, read_csv, seed_catalog
 from seed.synthetic import load_synthetic
 
-ROLE_CHOICE = click.Choice([role.value for role in Role])
+ROLES = ", ".join(role.value for role in Role)
 
 
 def _fail(message: str) -> None:
@@ -41,7 +41,7 @@ def _read_password(from_stdin: bool) -> str:
 @with_appcontext
 @click.argument("username")
 @click.argument("email")
-@click.option("--role", type=ROLE_CHOICE, default=Role.MEMBER.value, show_default=True)
+@click.option("--role", default=Role.MEMBER.value, show_default=True, help=f"One of: {ROLES}.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user_command(username: str, email: str, role: str, password_stdin: bool) -> None:
     """Create an account with the same rules as the registration form."""
@@ -56,7 +56,7 @@ def create_user_command(username: str, email: str, role: str, password_stdin: bo
 @click.command("set-role")
 @with_appcontext
 @click.argument("username")
-@click.argument("role", type=ROLE_CHOICE)
+@click.argument("role")
 def set_role_command(username: str, role: str) -> None:
     """Change a user's role (ends that user's sessions)."""
     user = _user(username)
@@ -108,10 +108,12 @@ def _progress_bar(length: int, label: str):
 
 @click.command("seed")
 @with_appcontext
-@click.option("--synthetic", type=click.IntRange(min=1), metavar="N",
+@click.option("--synthetic", type=int, metavar="N",
               help="Add N clearly synthetic planets for load tests instead.")
 def seed_command(synthetic: int | None) -> None:
     """Load the real planets catalog (again: changes nothing), or synthetic planets."""
+    if synthetic is not None and synthetic < 1:
+        _fail("--synthetic needs a number of planets of at least 1.")
     if synthetic:
         with _progress_bar(synthetic, "Synthetic planets") as bar:
             load_synthetic(synthetic, progress=bar.update)
@@ -126,18 +128,21 @@ def seed_command(synthetic: int | None) -> None:
 
 @click.command("import-planets")
 @with_appcontext
-@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("csv_file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows; report the rest.")
 @click.option("--update", is_flag=True, help="Update planets whose name is already stored.")
-def import_planets_command(csv_file, skip_invalid: bool, update: bool) -> None:
+def import_planets_command(csv_file: str, skip_invalid: bool, update: bool) -> None:
     """Import planets from CSV; all or nothing unless --skip-invalid."""
     try:
-        rows = list(read_csv(csv_file))
+        with open(csv_file, newline="", encoding="utf-8-sig") as stream:
+            rows = list(read_csv(stream))
         with _progress_bar(len(rows), "Importing") as bar:
             result = import_rows(rows, update=update, skip_invalid=skip_invalid,
                                  progress=bar.update)
-    except (ValueError, csv.Error) as error:
-        _fail(f"{csv_file.name}: {error}")
+    except OSError as error:
+        _fail(f"Cannot read {csv_file}: {error.strerror}")
+    except (ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
+        _fail(f"{csv_file}: {error}")
     for problem in result.problems:
         click.echo(str(problem), err=True)
     if not result.stored:

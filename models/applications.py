@@ -97,6 +97,15 @@ class MissionApplication(db.Model):
         self.review_note = note
 
 
+def has_pending_application(applicant: User, planet: Planet) -> bool:
+    pending = select(MissionApplication.id).where(
+        MissionApplication.applicant_id == applicant.id,
+        MissionApplication.planet_id == planet.id,
+        MissionApplication.status == ApplicationStatus.PENDING.value,
+    )
+    return db.session.scalar(pending) is not None
+
+
 def submit_application(applicant: User, planet: Planet, motivation: str) -> MissionApplication:
     """Store a pending application; one pending application per member and planet."""
     motivation = motivation.strip()
@@ -108,12 +117,7 @@ def submit_application(applicant: User, planet: Planet, motivation: str) -> Miss
         f"You already have a pending application for {planet.name}; "
         "withdraw it first to apply again."
     )
-    pending = select(MissionApplication.id).where(
-        MissionApplication.applicant_id == applicant.id,
-        MissionApplication.planet_id == planet.id,
-        MissionApplication.status == ApplicationStatus.PENDING.value,
-    )
-    if db.session.scalar(pending) is not None:
+    if has_pending_application(applicant, planet):
         raise ApplicationError(duplicate)
     application = MissionApplication(applicant_id=applicant.id, planet_id=planet.id,
                                      motivation=motivation)
