@@ -1,4 +1,7 @@
-"""Account operations shared by the site, the console and the CLI, so they cannot disagree."""
+"""Account operations shared by the site, the console and the CLI, so they cannot disagree.
+
+Each change is audited in the same transaction that stores it; `via` says where it came from.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from console import audit
 from models import Role, User, db
 from models.users import normalise_email, password_problem, username_problem, utcnow
 
@@ -38,8 +42,19 @@ def _checked_role(role: str) -> Role:
         raise AccountError("role", f"Unknown role {role!r}; choose one of {known}.") from None
 
 
-def create_account(username: str, email: str, password: str, role: str = Role.MEMBER) -> User:
-    """Validate and store a new account; raises AccountError naming the bad field."""
+def _duplicate_error(username: str) -> AccountError:
+    """Which unique value another request stored first: the username or the email."""
+    if User.username_taken(username):
+        return AccountError("username", "This username is taken.")
+    return AccountError("email", "This email address is already registered.")
+
+
+def create_account(username: str, email: str, password: str, role: str = Role.MEMBER, *,
+                   action: str = "user.create", via: str = "web") -> User:
+    """Validate and store a new account; raises AccountError naming the bad field.
+
+    `action` is "user.register" when people sign themselves up.
+    """
     username = username.strip()
     if problem := username_problem(username):
         raise AccountError("username", problem)
@@ -52,13 +67,13 @@ def create_account(username: str, email: str, password: str, role: str = Role.ME
     user.set_password(password)
     db.session.add(user)
     try:
+        db.session.flush()
+        audit.record(action, user, via=via, actor=user if action == "user.register" else None,
+                     changes={"username": user.username, "email": user.email, "role": user.role})
         db.session.commit()
     except IntegrityError:
-        # Another request stored the same username or email since the checks above.
         db.session.rollback()
-        if User.username_taken(username):
-            raise AccountError("username", "This username is taken.") from None
-        raise AccountError("email", "This email address is already registered.") from None
+        raise _duplicate_error(username) from None
     return user
 
 
@@ -72,11 +87,24 @@ def authenticate(login: str, password: str) -> User | None:
 
 def record_login(user: User, at: datetime | None = None) -> None:
     user.last_login_at = at or utcnow()
+    audit.record("login", user, actor=user)
     db.session.commit()
 
 
-def change_email(user: User, email: str) -> None:
+def record_failed_login(login: str, action: str = "login.failed") -> None:
+    audit.record(action, target_type="user", changes={"login": login[:254]})
+    db.session.commit()
+
+
+def record_logout(user: User) -> None:
+    audit.record("logout", user, actor=user)
+    db.session.commit()
+
+
+def change_email(user: User, email: str, *, via: str = "web") -> None:
+    old = user.email
     user.email = _checked_email(email, excluding_id=user.id)
+    audit.record("user.email", user, via=via, changes={"email": [old, user.email]})
     try:
         db.session.commit()
     except IntegrityError:
@@ -84,16 +112,17 @@ def change_email(user: User, email: str) -> None:
         raise AccountError("email", "This email address is already registered.") from None
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, via: str = "web") -> None:
     """Store a new password and end every session of the user."""
     if problem := password_problem(password, user.username, user.email):
         raise AccountError("password", problem)
     user.set_password(password)
     user.end_sessions()
+    audit.record("user.password", user, via=via, changes={"password": password})
     db.session.commit()
 
 
-def _is_last_active_admin(user: User) -> bool:
+def is_last_active_admin(user: User) -> bool:
     if user.role != Role.ADMIN or not user.is_active:
         return False
     others = select(func.count(User.id)).where(
@@ -102,20 +131,22 @@ def _is_last_active_admin(user: User) -> bool:
     return db.session.scalar(others) == 0
 
 
-def set_role(user: User, role: str) -> None:
+def set_role(user: User, role: str, *, via: str = "web") -> None:
     role = _checked_role(role)
-    if role != Role.ADMIN and _is_last_active_admin(user):
+    if role != Role.ADMIN and is_last_active_admin(user):
         raise AccountError("role", "The last active admin cannot be demoted.")
     if user.role != role:
+        audit.record("user.role", user, via=via, changes={"role": [user.role, role.value]})
         user.role = role.value
         user.end_sessions()
     db.session.commit()
 
 
-def deactivate(user: User) -> None:
-    if _is_last_active_admin(user):
+def deactivate(user: User, *, via: str = "web") -> None:
+    if is_last_active_admin(user):
         raise AccountError("is_active", "The last active admin cannot be deactivated.")
     if user.is_active:
         user.is_active = False
         user.end_sessions()
+        audit.record("user.deactivate", user, via=via, changes={"is_active": [True, False]})
     db.session.commit()

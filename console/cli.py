@@ -47,7 +47,7 @@ def create_user_command(username: str, email: str, role: str, password_stdin: bo
     """Create an account with the same rules as the registration form."""
     password = _read_password(password_stdin)
     try:
-        user = accounts.create_account(username, email, password, role)
+        user = accounts.create_account(username, email, password, role, via="cli")
     except accounts.AccountError as error:
         _fail(f"{error.field}: {error.message}")
     click.echo(f"Created {user.role} {user.username!r}.")
@@ -61,7 +61,7 @@ def set_role_command(username: str, role: str) -> None:
     """Change a user's role (ends that user's sessions)."""
     user = _user(username)
     try:
-        accounts.set_role(user, role)
+        accounts.set_role(user, role, via="cli")
     except accounts.AccountError as error:
         _fail(error.message)
     click.echo(f"{user.username!r} is now {user.role}.")
@@ -74,7 +74,7 @@ def deactivate_command(username: str) -> None:
     """Deactivate an account: it can no longer log in and its sessions end."""
     user = _user(username)
     try:
-        accounts.deactivate(user)
+        accounts.deactivate(user, via="cli")
     except accounts.AccountError as error:
         _fail(error.message)
     click.echo(f"{user.username!r} is deactivated.")
@@ -90,7 +90,7 @@ def ensure_admin_command(username: str, email: str) -> None:
         return
     password = secrets.token_urlsafe(15)
     try:
-        accounts.create_account(username, email, password, Role.ADMIN)
+        accounts.create_account(username, email, password, Role.ADMIN, via="cli")
     except accounts.AccountError as error:
         _fail(f"Could not create the first admin: {error.field}: {error.message}")
     click.echo(

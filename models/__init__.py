@@ -21,10 +21,11 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
+from models.audit import AuditEvent  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
 from models.users import Role, User  # noqa: E402
 
 __all__ = [
-    "ApplicationStatus", "Base", "DiscoveryMethod", "MissionApplication", "Planet", "PlanetType",
+    "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "MissionApplication", "Planet", "PlanetType",
     "Role", "User", "db",
 ]

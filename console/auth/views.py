@@ -32,6 +32,13 @@ def _login_failed(response) -> bool:
     return bool(g.get("login_failed"))
 
 
+def _record_lockout(request_limit) -> None:
+    """Audit a refused attempt once, even when both the address and the account limit hit."""
+    if not g.get("lockout_recorded"):
+        g.lockout_recorded = True
+        accounts.record_failed_login(request.form.get("username", ""), action="login.locked")
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
@@ -39,22 +46,22 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_account(form.username.data, form.email.data, form.password.data)
+            user = accounts.create_account(form.username.data, form.email.data,
+                                           form.password.data, action="user.register")
         except accounts.AccountError as error:
             _field_error(form, error)
         else:
             login_user(user)
-            accounts.record_login(user)
             flash(f"Welcome aboard, {user.username}! Your account is ready.", "success")
             return redirect(url_for("site.index"))
     return render_template("auth/register.html", form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(
-    _login_limit, methods=["POST"], key_func=_login_account_key, deduct_when=_login_failed
-)
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed,
+               on_breach=_record_lockout)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_account_key,
+               deduct_when=_login_failed, on_breach=_record_lockout)
 def login():
     next_url = safe_next_url(request.args.get("next"))
     if current_user.is_authenticated:
@@ -67,6 +74,7 @@ def login():
             accounts.record_login(user)
             return redirect(next_url or url_for("site.index"))
         g.login_failed = True
+        accounts.record_failed_login(form.username.data)
         form.form_errors.append(LOGIN_FAILED)
     elif request.method == "POST":
         g.login_failed = True
@@ -75,6 +83,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        accounts.record_logout(current_user)
     logout_user()
     flash("You have been logged out.", "info")
     return redirect(url_for("site.index"))

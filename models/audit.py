@@ -1,0 +1,36 @@
+"""The audit log: who did what to which record, when and from where. Rows are only added."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # The actor's id may outlive the account (SET NULL); the username snapshot keeps the record.
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor_username: Mapped[str] = mapped_column(String(254), default="", index=True)
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    target_type: Mapped[str] = mapped_column(String(30), default="", index=True)
+    target_id: Mapped[str] = mapped_column(String(50), default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    via: Mapped[str] = mapped_column(String(120), default="")  # "web", "console", "cli", a token
+    remote_addr: Mapped[str] = mapped_column(String(45), default="")
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action} {self.target_type}:{self.target_id}>"

@@ -1,0 +1,79 @@
+"""The public flow's security events each write exactly one audit event, secrets redacted."""
+
+from sqlalchemy import select
+
+from console.audit import redact
+from console.cli import set_role_command
+from models import AuditEvent, db
+from tests.conftest import PASSWORD
+
+
+def _events(app):
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+
+
+def test_registration_is_audited_without_the_password(client, app):
+    client.post("/register", data={"username": "ada_l", "email": "ada@example.com",
+                                   "password": "analytical-engine",
+                                   "confirm": "analytical-engine"})
+    [event] = _events(app)
+    assert (event.action, event.actor_username, event.target_type) == (
+        "user.register", "ada_l", "user")
+    assert event.changes == {"username": "ada_l", "email": "ada@example.com", "role": "member"}
+    assert event.remote_addr == "127.0.0.1"
+
+
+def test_login_failed_login_and_logout_are_audited(auth, make_user, app):
+    make_user("ada")
+    auth.login("ada", "wrong password!")
+    auth.login("ada")
+    auth.logout()
+    events = [(e.action, e.actor_username, e.changes) for e in _events(app)][1:]
+    assert events == [("login.failed", "", {"login": "ada"}),
+                      ("login", "ada", {}),
+                      ("logout", "ada", {})]
+
+
+def test_rate_limit_lockout_is_audited_once_per_refused_attempt(auth, make_user, app):
+    make_user("ada")
+    for _ in range(5):
+        auth.login("ada", "wrong password!")
+    assert auth.login("ada").status_code == 429
+    actions = [e.action for e in _events(app)]
+    assert actions.count("login.failed") == 5 and actions.count("login.locked") == 1
+
+
+def test_password_change_is_audited_and_redacted(login_as, app):
+    client, user = login_as()
+    client.post("/account/password", data={"current_password": PASSWORD,
+                                           "password": "a brand new passphrase",
+                                           "confirm": "a brand new passphrase"})
+    event = _events(app)[-1]
+    assert (event.action, event.target_id, event.changes) == (
+        "user.password", str(user.id), {"password": "***"})
+    assert "a brand new passphrase" not in str(event.changes)
+
+
+def test_failed_password_change_writes_no_event(login_as, app):
+    client, _ = login_as()
+    before = len(_events(app))
+    client.post("/account/password", data={"current_password": "wrong",
+                                           "password": "a brand new passphrase",
+                                           "confirm": "a brand new passphrase"})
+    assert len(_events(app)) == before
+
+
+def test_role_change_from_the_cli_is_audited(runner, make_user, app):
+    make_user("ada")
+    runner.invoke(set_role_command, ["ada", "editor"])
+    event = _events(app)[-1]
+    assert (event.action, event.via, event.changes) == (
+        "user.role", "cli", {"role": ["member", "editor"]})
+
+
+def test_redact_hides_secrets_at_every_depth():
+    assert redact({"password": "x", "new": {"password_hash": "y", "name": "n"},
+                   "api_token": "t", "email": "e"}) == {
+        "password": "***", "new": {"password_hash": "***", "name": "n"},
+        "api_token": "***", "email": "e"}
