@@ -71,11 +71,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from console.api import bp as api_bp
     from console.auth import bp as auth_bp
     from console.site import bp as site_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(site_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API takes bearer tokens, never the session cookie, for writes
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from console import audit
@@ -50,7 +50,8 @@ def _duplicate_error(username: str) -> AccountError:
 
 
 def create_account(username: str, email: str, password: str, role: str = Role.MEMBER, *,
-                   action: str = "user.create", via: str = "web") -> User:
+                   is_active: bool = True, action: str = "user.create",
+                   via: str = "web") -> User:
     """Validate and store a new account; raises AccountError naming the bad field.
 
     `action` is "user.register" when people sign themselves up.
@@ -63,13 +64,15 @@ def create_account(username: str, email: str, password: str, role: str = Role.ME
     email = _checked_email(email)
     if problem := password_problem(password, username, email):
         raise AccountError("password", problem)
-    user = User(username=username, email=email, role=_checked_role(role).value)
+    user = User(username=username, email=email, role=_checked_role(role).value,
+                is_active=is_active)
     user.set_password(password)
     db.session.add(user)
     try:
         db.session.flush()
         audit.record(action, user, via=via, actor=user if action == "user.register" else None,
-                     changes={"username": user.username, "email": user.email, "role": user.role})
+                     changes={"username": user.username, "email": user.email, "role": user.role,
+                              "is_active": user.is_active})
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -101,52 +104,126 @@ def record_logout(user: User) -> None:
     db.session.commit()
 
 
-def change_email(user: User, email: str, *, via: str = "web") -> None:
-    old = user.email
-    user.email = _checked_email(email, excluding_id=user.id)
-    audit.record("user.email", user, via=via, changes={"email": [old, user.email]})
+ROLE_RANK = {Role.MEMBER: 0, Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+
+
+def _active_admins_besides(users: list[User]) -> int:
+    """Active admins outside `users`, locking the admin rows where the database can, so that
+    two concurrent changes cannot both remove "the other" last admin."""
+    query = select(User.id).where(
+        User.role == Role.ADMIN.value, User.is_active.is_(True),
+        User.id.not_in([user.id for user in users]),
+    ).with_for_update()
+    return len(db.session.scalars(query).all())
+
+
+def _is_active_admin(user: User) -> bool:
+    return user.role == Role.ADMIN and user.is_active
+
+
+def _checked_changes(user: User, actor: User | None, *, username: str | None, email: str | None,
+                     role: str | None, is_active: bool | None, password: str | None) -> dict:
+    """The changes to make, as {field: new value}; raises AccountError before anything changes."""
+    changes: dict = {}
+    if username is not None and username.strip() != user.username:
+        username = username.strip()
+        if problem := username_problem(username):
+            raise AccountError("username", problem)
+        taken = User.find_by_login(username)
+        if taken is not None and taken.id != user.id:
+            raise AccountError("username", "This username is taken.")
+        changes["username"] = username
+    if email is not None and email.strip() != user.email:
+        changes["email"] = _checked_email(email, excluding_id=user.id)
+    if role is not None and role != user.role:
+        new_role = _checked_role(role)
+        if actor is not None and actor.id == user.id and ROLE_RANK[new_role] < ROLE_RANK[
+                Role(user.role)]:
+            raise AccountError("role", "You cannot demote yourself.")
+        changes["role"] = new_role.value
+    if is_active is not None and is_active != user.is_active:
+        if not is_active and actor is not None and actor.id == user.id:
+            raise AccountError("is_active", "You cannot deactivate yourself.")
+        changes["is_active"] = is_active
+    leaves_admins = changes.get("role", Role.ADMIN) != Role.ADMIN or not changes.get(
+        "is_active", True)
+    if _is_active_admin(user) and leaves_admins and _active_admins_besides([user]) == 0:
+        field = "role" if "role" in changes else "is_active"
+        raise AccountError(field, "The last active admin cannot be demoted or deactivated.")
+    if password:
+        if problem := password_problem(password, changes.get("username", user.username),
+                                       changes.get("email", user.email)):
+            raise AccountError("password", problem)
+        changes["password"] = password
+    return changes
+
+
+def _apply(user: User, changes: dict, via: str) -> None:
+    """Store checked changes, one audit event per kind of change, ending sessions when the
+    password, the role or the active flag changes."""
+    details = {k: [getattr(user, k), v] for k, v in changes.items() if k in ("username", "email")}
+    if details:
+        audit.record("user.update", user, via=via, changes=details)
+    if "role" in changes:
+        audit.record("user.role", user, via=via, changes={"role": [user.role, changes["role"]]})
+    if "is_active" in changes:
+        action = "user.activate" if changes["is_active"] else "user.deactivate"
+        audit.record(action, user, via=via,
+                     changes={"is_active": [user.is_active, changes["is_active"]]})
+    if "password" in changes:
+        audit.record("user.password", user, via=via, changes={"password": "set"})
+        user.set_password(changes["password"])
+    for key in ("username", "email", "role", "is_active"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    if changes.keys() & {"password", "role", "is_active"}:
+        user.end_sessions()
+
+
+def update_account(user: User, *, actor: User | None = None, username: str | None = None,
+                   email: str | None = None, role: str | None = None,
+                   is_active: bool | None = None, password: str | None = None,
+                   via: str = "web") -> None:
+    """Change several things of one account at once: all are checked before any is stored.
+
+    `actor` is the user making the change (None for the CLI); nobody demotes or deactivates
+    themselves, and the last active admin stays an active admin.
+    """
+    changes = _checked_changes(user, actor, username=username, email=email, role=role,
+                               is_active=is_active, password=password)
+    if not changes:
+        return
+    _apply(user, changes, via)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise AccountError("email", "This email address is already registered.") from None
+        raise _duplicate_error(changes.get("username", user.username)) from None
 
 
-def set_password(user: User, password: str, *, via: str = "web") -> None:
-    """Store a new password and end every session of the user."""
-    if problem := password_problem(password, user.username, user.email):
-        raise AccountError("password", problem)
-    user.set_password(password)
-    user.end_sessions()
-    audit.record("user.password", user, via=via, changes={"password": password})
+def set_active(users: list[User], active: bool, *, actor: User | None, via: str) -> int:
+    """Activate or deactivate several accounts at once, all or none; returns how many changed."""
+    changing = [user for user in users if user.is_active != active]
+    if not active:
+        if actor is not None and any(user.id == actor.id for user in changing):
+            raise AccountError("is_active", "You cannot deactivate yourself.")
+        if any(_is_active_admin(user) for user in changing) and not _active_admins_besides(
+                changing):
+            raise AccountError("is_active", "The last active admin cannot be deactivated.")
+    for user in changing:
+        _apply(user, {"is_active": active}, via)
     db.session.commit()
+    return len(changing)
 
 
-def is_last_active_admin(user: User) -> bool:
-    if user.role != Role.ADMIN or not user.is_active:
-        return False
-    others = select(func.count(User.id)).where(
-        User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user.id
-    )
-    return db.session.scalar(others) == 0
-
-
-def set_role(user: User, role: str, *, via: str = "web") -> None:
-    role = _checked_role(role)
-    if role != Role.ADMIN and is_last_active_admin(user):
-        raise AccountError("role", "The last active admin cannot be demoted.")
-    if user.role != role:
-        audit.record("user.role", user, via=via, changes={"role": [user.role, role.value]})
-        user.role = role.value
-        user.end_sessions()
-    db.session.commit()
-
-
-def deactivate(user: User, *, via: str = "web") -> None:
-    if is_last_active_admin(user):
-        raise AccountError("is_active", "The last active admin cannot be deactivated.")
-    if user.is_active:
-        user.is_active = False
-        user.end_sessions()
-        audit.record("user.deactivate", user, via=via, changes={"is_active": [True, False]})
+def delete_accounts(users: list[User], *, actor: User | None, via: str) -> None:
+    """Delete several accounts at once, all or none."""
+    if actor is not None and any(user.id == actor.id for user in users):
+        raise AccountError("id", "You cannot delete your own account.")
+    if any(_is_active_admin(user) for user in users) and not _active_admins_besides(users):
+        raise AccountError("id", "The last active admin cannot be deleted.")
+    for user in users:
+        audit.record("user.delete", user, via=via,
+                     changes={"username": user.username, "email": user.email, "role": user.role})
+        db.session.delete(user)
     db.session.commit()

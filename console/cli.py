@@ -11,7 +11,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from console import accounts
+from console import accounts, tokens
 from models import Role, User, db
 from seed.catalog import catalog_size, csv_lines, import_rows, planet_rows, read_csv, seed_catalog
 from seed.synthetic import load_synthetic
@@ -28,6 +28,15 @@ def _user(username: str) -> User:
     user = User.find_by_login(username)
     if user is None:
         _fail(f"No user named {username!r}.")
+    return user
+
+
+def _update(username: str, **changes: object) -> User:
+    user = _user(username)
+    try:
+        accounts.update_account(user, via="cli", **changes)
+    except accounts.AccountError as error:
+        _fail(error.message)
     return user
 
 
@@ -59,11 +68,7 @@ def create_user_command(username: str, email: str, role: str, password_stdin: bo
 @click.argument("role")
 def set_role_command(username: str, role: str) -> None:
     """Change a user's role (ends that user's sessions)."""
-    user = _user(username)
-    try:
-        accounts.set_role(user, role, via="cli")
-    except accounts.AccountError as error:
-        _fail(error.message)
+    user = _update(username, role=role)
     click.echo(f"{user.username!r} is now {user.role}.")
 
 
@@ -72,11 +77,7 @@ def set_role_command(username: str, role: str) -> None:
 @click.argument("username")
 def deactivate_command(username: str) -> None:
     """Deactivate an account: it can no longer log in and its sessions end."""
-    user = _user(username)
-    try:
-        accounts.deactivate(user, via="cli")
-    except accounts.AccountError as error:
-        _fail(error.message)
+    user = _update(username, is_active=False)
     click.echo(f"{user.username!r} is deactivated.")
 
 
@@ -165,8 +166,24 @@ def export_planets_command(csv_file: str) -> None:
     click.echo(f"Exported the catalog to {csv_file}.")
 
 
+@click.command("create-token")
+@with_appcontext
+@click.argument("username")
+@click.argument("name")
+def create_token_command(username: str, name: str) -> None:
+    """Create an API token for an editor or admin and print it; it is shown only once."""
+    user = _user(username)
+    try:
+        token, secret = tokens.create_token(user, name, via="cli")
+    except tokens.TokenError as error:
+        _fail(error.message)
+    click.echo(f"Created API token {token.name!r} for {user.username!r}; "
+               "it is shown only this once:", err=True)
+    click.echo(secret)
+
+
 def register_cli(app: Flask) -> None:
     for command in (create_user_command, set_role_command, deactivate_command,
                     ensure_admin_command, seed_command, import_planets_command,
-                    export_planets_command):
+                    export_planets_command, create_token_command):
         app.cli.add_command(command)

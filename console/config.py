@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from limits import parse_many
+
 MIN_SECRET_KEY_LENGTH = 32
 WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "you-will-never-guess", "development"}
 
@@ -62,6 +64,18 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def _rate_limit_env(name: str, default: str) -> str:
+    """A Flask-Limiter rate such as "60 per minute", checked at start-up rather than per request."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name} must be a rate such as {default!r}, not {raw!r}."
+        ) from None
+    return raw
+
+
 def settings_from_environment(instance_path: Path) -> dict[str, object]:
     """Return the Flask config for this process, read from the environment."""
     production = os.environ.get("CONSOLE_ENV", "development").strip().lower() == "production"
@@ -75,7 +89,9 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute"),
+        "LOGIN_RATE_LIMIT": _rate_limit_env("LOGIN_RATE_LIMIT", "5 per minute"),
+        "API_RATE_LIMIT": _rate_limit_env("API_RATE_LIMIT", "120 per minute"),
+        "API_WRITE_RATE_LIMIT": _rate_limit_env("API_WRITE_RATE_LIMIT", "60 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -1,6 +1,13 @@
-"""Error pages in the product's look (HTML), or one JSON shape under /api."""
+"""Error pages in the product's look (HTML), or one JSON shape under /api:
+
+    {"error": {"status": 422, "message": "...", "fields": {"mass_earth": ["must be ..."]}}}
+
+with `fields` only when the error is about named inputs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -8,23 +15,45 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 MESSAGES = {
     400: "The request could not be understood.",
+    401: "Authentication is required.",
     403: "You do not have permission to see this page.",
     404: "There is nothing at this address.",
     405: "This address does not accept that kind of request.",
+    409: "The request conflicts with what is already stored.",
+    413: "The request is too large.",
+    415: "The request body must be JSON, sent as Content-Type: application/json.",
+    422: "The request has invalid values.",
     429: "Too many attempts. Please wait a minute and try again.",
     500: "Something went wrong on our side. The team has been notified.",
     503: "The service is temporarily unavailable. Please try again shortly.",
 }
 
 
+class ApiError(Exception):
+    """A refused API request, answered in the JSON error shape; `headers` go with it."""
+
+    def __init__(self, status: int, message: str | None = None, *,
+                 fields: Mapping[str, list[str]] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message or MESSAGES.get(status, "Error"))
+        self.status = status
+        self.message = message
+        self.fields = fields
+        self.headers = dict(headers or {})
+
+
 def _wants_json() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
-def error_response(status: int, message: str | None = None):
+def error_response(status: int, message: str | None = None,
+                   fields: Mapping[str, list[str]] | None = None):
     message = message or MESSAGES.get(status, "Error")
     if _wants_json():
-        response = jsonify(error={"status": status, "message": message})
+        error = {"status": status, "message": message}
+        if fields:
+            error["fields"] = {str(name): list(messages) for name, messages in fields.items()}
+        response = jsonify(error=error)
     else:
         response = render_template("errors/error.html", status=status, message=message)
     return response, status
@@ -32,11 +61,14 @@ def error_response(status: int, message: str | None = None):
 
 def handle_http_exception(error: HTTPException):
     response, status = error_response(error.code or 500)
-    if _wants_json() or not hasattr(error, "get_headers"):
-        return response, status
     # Keep headers such as Allow (405) and Retry-After (429).
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return response, status, headers
+
+
+def handle_api_error(error: ApiError):
+    response, status = error_response(error.status, error.message, error.fields)
+    return response, status, error.headers
 
 
 def handle_csrf_error(error: CSRFError):
@@ -50,6 +82,7 @@ def handle_unexpected_error(error: Exception):
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_unexpected_error)

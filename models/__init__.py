@@ -20,12 +20,16 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+MAX_ID = 2**31 - 1  # the range of an integer id column on every database
+
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
+from models.tokens import ApiToken  # noqa: E402
 from models.users import Role, User  # noqa: E402
 
 __all__ = [
-    "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "MissionApplication", "Planet", "PlanetType",
-    "Role", "User", "db",
+    "MAX_ID",
+    "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "MissionApplication",
+    "Planet", "PlanetType", "Role", "User", "db",
 ]

@@ -15,13 +15,26 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Float, Index, Integer, String, Text, func, select
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
 
 EARLIEST_DISCOVERY_YEAR = 1600  # the telescope; planets known since antiquity have no year
 LATEST_DISCOVERY_YEAR_CHECK = 2100  # the database's bound; the schema refuses future years
+MAX_MAGNITUDE = 1e15  # no catalog value comes near; larger ones are typing errors
 
 
 class PlanetType(StrEnum):
@@ -134,6 +147,13 @@ class Planet(db.Model):
         query = select(Planet).where(func.lower(Planet.name) == name.strip().lower())
         return db.session.scalar(query)
 
+    @staticmethod
+    def search(text: str) -> ColumnElement[bool]:
+        """Planets whose name or host star starts with `text`, ignoring case."""
+        prefix = text.strip().lower()
+        return or_(func.lower(Planet.name).startswith(prefix, autoescape=True),
+                   func.lower(Planet.host_star).startswith(prefix, autoescape=True))
+
     def apply(self, values: Mapping[str, Any]) -> None:
         """Set cleaned values (the output of clean_planet) on this planet."""
         for key, value in values.items():
@@ -202,6 +222,8 @@ def _clean_text(field: PlanetField, value: Any) -> str | None:
     value = value.strip()
     if any(ord(char) < 32 and char not in "\n\t" for char in value):
         raise ValueError("must not contain control characters")
+    if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        raise ValueError("must be valid Unicode text")  # lone surrogates cannot be stored
     if field.max_length and len(value) > field.max_length:
         raise ValueError(f"must be at most {field.max_length} characters")
     return value
@@ -233,8 +255,11 @@ def _clean_number(field: PlanetField, value: Any) -> float | int:
             raise ValueError("must be a number") from None
     if not isinstance(value, int | float):
         raise ValueError("must be a number")
-    value = float(value)
-    if not math.isfinite(value) or abs(value) > 1e15:
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError("must be a finite number") from None
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
         raise ValueError("must be a finite number")
     if field.exclusive_minimum and value <= field.minimum:
         raise ValueError(f"must be greater than {field.minimum:g}")
@@ -279,3 +304,7 @@ def clean_planet(raw: Mapping[str, Any], *, partial: bool = False,
     if errors:
         raise PlanetValidationError(errors)
     return clean
+
+
+def duplicate_name_message(name: str) -> str:
+    return f"a planet named {name!r} already exists"

@@ -7,19 +7,25 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import FileSystemBytecodeCache
+from werkzeug.security import generate_password_hash
 
 from console import accounts, create_app
-from models import Planet, Role, User, db
+from models import ApiToken, Planet, Role, User, db
+from models import users as users_module
 from models.planets import clean_planet
+from models.tokens import utcnow
 
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
-                        "LOGIN_RATE_LIMIT", "REMEMBER_DAYS")
+                        "LOGIN_RATE_LIMIT", "REMEMBER_DAYS", "API_RATE_LIMIT",
+                        "API_WRITE_RATE_LIMIT")
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:
@@ -76,6 +82,16 @@ def _test_config(url: str, **overrides) -> dict:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes keep hundreds of logins fast; tests marked `real_hashing` keep werkzeug's
+    default (scrypt), which the product uses."""
+    if request.node.get_closest_marker("real_hashing"):
+        return
+    monkeypatch.setattr(users_module, "generate_password_hash",
+                        partial(generate_password_hash, method="pbkdf2:sha256:1000"))
+
+
+@pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings of the developer's shell must not leak into the tests."""
     for name in ENVIRONMENT_SETTINGS:
@@ -88,10 +104,17 @@ def app_config() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def template_cache(tmp_path_factory: pytest.TempPathFactory) -> FileSystemBytecodeCache:
+    """Compiled templates shared by the many apps of a run (compiling them dominates)."""
+    return FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja")))
+
+
 @pytest.fixture
-def app(database_url: str, app_config: dict, tmp_path) -> Iterator[Flask]:
+def app(database_url: str, app_config: dict, tmp_path, template_cache) -> Iterator[Flask]:
     """The app under test. No app context stays pushed: each request gets its own `g`."""
     app = create_app(_test_config(database_url, **app_config), instance_path=str(tmp_path))
+    app.jinja_env.bytecode_cache = template_cache
     yield app
     with app.app_context():
         with db.engine.begin() as connection:
@@ -192,3 +215,26 @@ def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@pytest.fixture
+def make_token(app: Flask):
+    """Factory for API tokens: make_token(user) -> the secret to send as a bearer token.
+
+    Stores the row directly, so a test can give a token to a user the product would refuse."""
+    counter = iter(range(1, 10_000))
+
+    def make(user: User, name: str | None = None, revoked: bool = False) -> str:
+        with app.app_context():
+            token, secret = ApiToken.issue(db.session.get(User, user.id),
+                                           name or f"token {next(counter)}")
+            token.revoked_at = utcnow() if revoked else None
+            db.session.add(token)
+            db.session.commit()
+        return secret
+
+    return make
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}

@@ -84,3 +84,22 @@ def test_user_supplied_text_is_escaped(client, make_planet):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<b>star</b>" not in page
     assert "<img src=x" not in client.get(f"/planets/{planet_id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["\x00", "bad\x00text", "\x7f"])
+def test_control_characters_in_the_search_are_ignored(client, make_planet, query):
+    make_planet(name="Only b")
+    response = client.get("/planets", query_string={"q": query})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/planets/99999999999999999999", "/planets/2147483648"])
+def test_out_of_range_planet_ids_are_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_out_of_range_ids_in_the_mission_pages(login_as):
+    client, _ = login_as()
+    assert client.get("/mission-application?planet=99999999999999999999").status_code == 200
+    response = client.post("/mission-application/99999999999999999999/withdraw")
+    assert response.status_code == 404

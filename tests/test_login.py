@@ -48,7 +48,7 @@ def test_inactive_account_cannot_log_in(auth, client, make_user):
 def test_deactivated_user_loses_existing_session(login_as, app):
     client, user = login_as()
     with app.app_context():
-        accounts.deactivate(db.session.get(User, user.id))
+        accounts.update_account(db.session.get(User, user.id), is_active=False)
     assert client.get("/account").status_code == 302
 
 

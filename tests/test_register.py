@@ -21,6 +21,7 @@ def _count_users(app) -> int:
         return db.session.scalar(select(func.count(User.id)))
 
 
+@pytest.mark.real_hashing
 def test_register_creates_member_and_logs_in(client, app):
     response = _register(client)
     assert response.status_code == 302
@@ -28,7 +29,9 @@ def test_register_creates_member_and_logs_in(client, app):
         user = db.session.scalar(select(User))
         assert (user.username, user.role, user.is_active) == ("ada_l", "member", True)
         assert user.email == "Ada@example.com"  # domain normalised by email-validator
-        assert user.password_hash != GOOD["password"] and user.check_password(GOOD["password"])
+        assert user.password_hash.startswith("scrypt:")  # werkzeug's default
+        assert GOOD["password"] not in user.password_hash
+        assert user.check_password(GOOD["password"])
     assert b"Welcome, ada_l!" in client.get("/").data
 
 

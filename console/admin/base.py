@@ -1,12 +1,24 @@
-"""The access rules every console view shares, read from the permission table."""
+"""What every console view shares: access from the permission table, per-request abilities,
+server-side refusal of hidden endpoints, audited changes and clean error messages."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
-from flask_admin import AdminIndexView, expose
-from flask_login import current_user
+from typing import Any
 
+from flask import abort, flash, redirect, request, url_for
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
+
+from console import audit
 from console.security import Permission, can, current_path
+from models import MAX_ID, db
+
+CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
+                    "already in use). Nothing was saved.")
 
 
 class ConsoleAccessMixin:
@@ -17,13 +29,121 @@ class ConsoleAccessMixin:
     def is_accessible(self) -> bool:
         return can(Permission.CONSOLE) and can(self.permission)
 
-    def inaccessible_callback(self, name, **kwargs):
+    def inaccessible_callback(self, name: str, **kwargs: Any):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=current_path()))
         abort(403)
 
 
-class ConsoleIndexView(ConsoleAccessMixin, AdminIndexView):
-    @expose("/")
-    def index(self):
-        return self.render("admin/index.html")
+# The ModelView method behind each endpoint, and the ability it needs.
+ENDPOINT_ABILITIES = {
+    "create_view": "can_create",
+    "edit_view": "can_edit",
+    "delete_view": "can_delete",
+    "details_view": "can_view_details",
+    "export": "can_export",
+    "ajax_update": "can_edit",
+}
+
+
+class ConsoleModelView(ConsoleAccessMixin, ModelView):
+    """Base of every model view in the console.
+
+    `permission` opens the view (list and details); `write_permission` allows create, edit
+    and delete where the view offers them; `action_permissions` maps each bulk action to the
+    permission it needs. Hidden buttons are not the check: `_handle_view` refuses with 403.
+    """
+
+    write_permission: Permission | None = None
+    action_permissions: dict[str, Permission] = {}
+    offers_create = offers_edit = offers_delete = True
+    offers_export = False
+
+    can_view_details = True
+    page_size = 25
+    audit_fields: tuple[str, ...] = ()  # fields whose changes the audit event lists
+
+    def _may_write(self) -> bool:
+        return self.write_permission is not None and can(self.write_permission)
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.offers_create and self._may_write()
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.offers_edit and self._may_write()
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self.offers_delete and self._may_write()
+
+    @property
+    def can_export(self) -> bool:  # type: ignore[override]
+        return self.offers_export and can(self.permission)
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        permission = self.action_permissions.get(name)
+        return permission is not None and can(permission)
+
+    def _handle_view(self, name: str, **kwargs: Any):
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None:
+            return refused
+        ability = ENDPOINT_ABILITIES.get(name)
+        if ability and not getattr(self, ability):
+            abort(403)
+        if name == "action_view" and not self.is_action_allowed(request.form.get("action", "")):
+            abort(403)
+        return None
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, IntegrityError):
+            flash(CONFLICT_MESSAGE, "error")
+            return True
+        if isinstance(exc, ValidationError):
+            return super().handle_view_exception(exc)
+        raise exc  # a bug: let it reach the 500 page and the log, not a flash message
+
+    def selected(self, ids: list[str]) -> list[Any]:
+        """The records a bulk action was asked for (ids arrive as text from the form)."""
+        wanted = [int(i) for i in ids if i.isdigit() and int(i) <= MAX_ID]
+        return self.get_query().filter(self.model.id.in_(wanted)).all()
+
+    @action("delete", "Delete", "Delete the selected records?")
+    def action_delete(self, ids: list[str]) -> None:
+        """Delete all selected records, each audited, in one transaction."""
+        records = self.selected(ids)
+        for record in records:
+            self.on_model_delete(record)
+            db.session.delete(record)
+        db.session.commit()
+        flash(f"{len(records)} record(s) deleted.", "success")
+
+    # --- auditing, in the same transaction as the change --------------------------------
+
+    def audit_values(self, model: Any) -> dict[str, Any]:
+        return {name: getattr(model, name) for name in self.audit_fields}
+
+    def audit_changes(self, model: Any) -> dict[str, list[Any]]:
+        state = inspect(model)
+        changes = {}
+        for name in self.audit_fields:
+            history = state.attrs[name].history
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                changes[name] = [old, getattr(model, name)]
+        return changes
+
+    def on_model_change(self, form, model, is_created: bool) -> None:
+        if is_created:
+            audit.record(f"{self.endpoint}.create", model, via="console",
+                         changes=self.audit_values(model))
+        elif changes := self.audit_changes(model):
+            audit.record(f"{self.endpoint}.update", model, via="console", changes=changes)
+
+    def on_model_delete(self, model) -> None:
+        audit.record(f"{self.endpoint}.delete", model, via="console",
+                     changes=self.audit_values(model))

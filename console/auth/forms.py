@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from models.tokens import MAX_TOKEN_NAME_LENGTH
 from models.users import MAX_PASSWORD_LENGTH, password_problem, username_problem
 
 
@@ -64,3 +65,8 @@ class PasswordChangeForm(FlaskForm):
     def __init__(self, user, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(),
+                                                 Length(max=MAX_TOKEN_NAME_LENGTH)])

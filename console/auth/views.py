@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from console import accounts
+from console import accounts, tokens
 from console.auth import bp
-from console.auth.forms import EmailChangeForm, LoginForm, PasswordChangeForm, RegisterForm
+from console.auth.forms import (
+    ApiTokenForm,
+    EmailChangeForm,
+    LoginForm,
+    PasswordChangeForm,
+    RegisterForm,
+)
 from console.extensions import limiter
-from console.security import safe_next_url
+from console.security import Permission, can, require, safe_next_url
+from models import MAX_ID, ApiToken, db
 
 LOGIN_FAILED = "Invalid username/email or password."
 
@@ -99,13 +116,13 @@ def account():
             form.current_password.errors.append("The current password is not correct.")
         else:
             try:
-                accounts.change_email(current_user, form.email.data)
+                accounts.update_account(current_user, actor=current_user, email=form.email.data)
             except accounts.AccountError as error:
                 _field_error(form, error)
             else:
                 flash("Your email address has been changed.", "success")
                 return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return _account_page(form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -118,10 +135,50 @@ def change_password():
         else:
             user = current_user._get_current_object()
             remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
-            accounts.set_password(user, form.password.data)
+            accounts.update_account(user, actor=user, password=form.password.data)
             # The token changed: re-issue this session (and its cookie) so only it survives.
             login_user(user, remember=remembered)
             flash("Your password has been changed; your other sessions have been logged out.",
                   "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/password.html", form=form)
+
+
+def _account_page(form: EmailChangeForm, token_form: ApiTokenForm | None = None,
+                  new_secret: str | None = None):
+    """The account page; with `new_secret` it is the one response that ever shows that token."""
+    may_hold_tokens = can(Permission.PLANETS_WRITE)
+    response = make_response(render_template(
+        "auth/account.html", form=form, token_form=token_form or ApiTokenForm(formdata=None),
+        api_tokens=tokens.user_tokens(current_user) if may_hold_tokens else [],
+        new_secret=new_secret,
+    ))
+    if new_secret:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@require(Permission.PLANETS_WRITE)
+def create_api_token():
+    token_form = ApiTokenForm()
+    new_secret = None
+    if token_form.validate_on_submit():
+        try:
+            _, new_secret = tokens.create_token(current_user, token_form.name.data)
+        except tokens.TokenError as error:
+            token_form.name.errors.append(error.message)
+        else:
+            token_form = None  # an empty form for the next token
+    return _account_page(EmailChangeForm(formdata=None), token_form, new_secret)
+
+
+@bp.route(f"/account/tokens/<int(max={MAX_ID}):token_id>/revoke", methods=["POST"])
+@require(Permission.PLANETS_WRITE)
+def revoke_api_token(token_id: int):
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    tokens.revoke_token(token)
+    flash(f"The API token {token.name!r} is revoked.", "success")
+    return redirect(url_for("auth.account"))

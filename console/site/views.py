@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from console.site import bp
 from console.site.forms import MissionApplicationForm
-from models import ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
+from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
 from models.applications import ApplicationError, submit_application
 
 PLANETS_PER_PAGE = 25
@@ -33,16 +33,12 @@ def _page_number() -> int:
 
 @bp.route("/planets")
 def planets():
-    query_text = request.args.get("q", "").strip()[:100]
+    query_text = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100]
     planet_type = request.args.get("type", "")
     page = _page_number()
     query = select(Planet).order_by(func.lower(Planet.name))
     if query_text:
-        prefix = query_text.lower()
-        query = query.where(or_(
-            func.lower(Planet.name).startswith(prefix, autoescape=True),
-            func.lower(Planet.host_star).startswith(prefix, autoescape=True),
-        ))
+        query = query.where(Planet.search(query_text))
     if planet_type in {t.value for t in PlanetType}:
         query = query.where(Planet.planet_type == planet_type)
     # One row more than a page tells whether there is a next page without counting them all.
@@ -56,7 +52,7 @@ def planets():
     )
 
 
-@bp.route("/planets/<int:planet_id>")
+@bp.route(f"/planets/<int(max={MAX_ID}):planet_id>")
 def planet(planet_id: int):
     return render_template("site/planet.html", planet=db.get_or_404(Planet, planet_id))
 
@@ -65,8 +61,9 @@ def planet(planet_id: int):
 @login_required
 def mission_application():
     form = MissionApplicationForm()
-    if request.method == "GET" and request.args.get("planet", "").isdigit():
-        chosen = db.session.get(Planet, int(request.args["planet"]))
+    requested = request.args.get("planet", "")
+    if request.method == "GET" and requested.isdigit() and int(requested) <= MAX_ID:
+        chosen = db.session.get(Planet, int(requested))
         if chosen is not None:
             form.planet.data = chosen.name
     if form.validate_on_submit():
@@ -85,7 +82,8 @@ def mission_application():
     return render_template("site/apply.html", form=form)
 
 
-@bp.route("/mission-application/<int:application_id>/withdraw", methods=["POST"])
+@bp.route(f"/mission-application/<int(max={MAX_ID}):application_id>/withdraw",
+          methods=["POST"])
 @login_required
 def withdraw_application(application_id: int):
     application = db.session.get(MissionApplication, application_id)

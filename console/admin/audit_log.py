@@ -1,0 +1,30 @@
+"""Console view of the audit log: read-only, newest first, for admins."""
+
+from __future__ import annotations
+
+import json
+
+from markupsafe import Markup
+
+from console.admin.base import ConsoleModelView
+from console.security import Permission
+
+
+def _changes(view, context, model, name) -> Markup:
+    text = json.dumps(model.changes, ensure_ascii=False, sort_keys=True, default=str)
+    return Markup("<code>{}</code>").format(text)
+
+
+class AuditView(ConsoleModelView):
+    permission = Permission.AUDIT_READ
+    offers_create = offers_edit = offers_delete = False
+
+    column_list = ["at", "actor_username", "action", "target_type", "target_id", "via",
+                   "remote_addr"]
+    column_details_list = ["id", *column_list, "changes"]
+    column_labels = {"at": "When", "actor_username": "Actor", "target_type": "Target",
+                     "target_id": "Target id", "remote_addr": "Address"}
+    column_sortable_list = ["at", "action", "actor_username", "target_type"]
+    column_default_sort = ("at", True)
+    column_filters = ["action", "actor_username", "target_type"]
+    column_formatters = {"changes": _changes}

@@ -1,0 +1,116 @@
+"""Console view of the planets catalog; its form validates with the one planet schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, stream_with_context
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual, IntGreaterFilter, IntSmallerFilter
+from flask_admin.form import BaseForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from console.admin.base import ConsoleModelView
+from console.security import Permission
+from models import Planet
+from models.planets import (
+    DISCOVERY_METHOD_LABELS,
+    PLANET_FIELDS,
+    PLANET_TYPE_LABELS,
+    PlanetValidationError,
+    clean_planet,
+    duplicate_name_message,
+)
+from seed.catalog import CSV_COLUMNS, csv_lines
+
+CHOICES = {
+    "planet_type": [(t.value, label) for t, label in PLANET_TYPE_LABELS.items()],
+    "discovery_method": [(m.value, label) for m, label in DISCOVERY_METHOD_LABELS.items()],
+}
+
+
+def _label(field) -> str:
+    return f"{field.label} ({field.unit})" if field.unit else field.label
+
+
+class PlanetForm(BaseForm):
+    """Fields without validators of their own: clean_planet judges every value, so the
+    console says exactly what the API and the CSV import say."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        super().validate(extra_validators)
+        raw = {field.name: self[field.name].data for field in PLANET_FIELDS}
+        try:
+            self.cleaned = clean_planet(raw)
+        except PlanetValidationError as error:
+            for name, messages in error.errors.items():
+                self[name].errors = list(messages)
+            return False
+        existing = Planet.find_by_name(self.cleaned["name"])
+        if existing is not None and existing is not getattr(self, "_obj", None):
+            self["name"].errors = [duplicate_name_message(self.cleaned["name"])]
+            return False
+        return True
+
+    def populate_obj(self, obj: Planet) -> None:
+        obj.apply(self.cleaned)
+
+
+for _field in PLANET_FIELDS:
+    if _field.kind == "choice":
+        _form_field = SelectField(_field.label,
+                                  choices=[SelectChoice(*pair) for pair in CHOICES[_field.name]])
+    elif _field.name == "description":
+        _form_field = TextAreaField(_field.label, render_kw={"rows": 4})
+    else:
+        _form_field = StringField(_label(_field), description=_field.description)
+    setattr(PlanetForm, _field.name, _form_field)
+
+
+class PlanetView(ConsoleModelView):
+    permission = Permission.PLANETS_READ
+    write_permission = Permission.PLANETS_WRITE
+    offers_export = True
+    form = PlanetForm
+    audit_fields = tuple(field.name for field in PLANET_FIELDS)
+
+    column_list = ["name", "planet_type", "host_star", "discovery_year", "discovery_method",
+                   "mass_earth", "radius_earth", "distance_ly"]
+    column_labels = {field.name: _label(field) for field in PLANET_FIELDS}
+    column_sortable_list = column_list
+    column_default_sort = "name"
+    column_searchable_list = ["name", "host_star"]
+    column_filters = [
+        FilterEqual(Planet.planet_type, "Type", options=CHOICES["planet_type"]),
+        FilterEqual(Planet.discovery_method, "Discovery method",
+                    options=CHOICES["discovery_method"]),
+        IntGreaterFilter(Planet.discovery_year, "Discovered after"),
+        IntSmallerFilter(Planet.discovery_year, "Discovered before"),
+    ]
+    column_formatters = {
+        "planet_type": lambda view, context, model, name: model.type_label,
+        "discovery_method": lambda view, context, model, name: model.method_label,
+    }
+    column_details_list = ["id", *audit_fields, "created_at", "updated_at"]
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str):
+        """The planets of the current search and filters as CSV, in the format that
+        `flask import-planets` reads, streamed in batches so memory stays flat."""
+        if export_type != "csv":
+            abort(404)
+        view_args = self._get_list_extra_args()
+        _, query = self.get_list(0, None, False, view_args.search, view_args.filters,
+                                 execute=False, page_size=0)
+        columns = [getattr(Planet, name) for name in CSV_COLUMNS]
+        rows = query.with_entities(*columns).order_by(None).order_by(Planet.id).yield_per(5000)
+        return Response(
+            stream_with_context(csv_lines(rows)), mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=planets.csv"},
+        )
+
+    def edit_form(self, obj: Planet | None = None):
+        form = super().edit_form(obj)
+        form._obj = obj
+        return form

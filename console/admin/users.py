@@ -1,0 +1,122 @@
+"""Console view of user accounts: the same rules as registration, and the admin guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash
+from flask_admin.actions import action
+from flask_admin.form import BaseForm
+from flask_login import current_user
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from console import accounts
+from console.admin.base import ConsoleModelView
+from console.security import Permission
+from models import Role, User
+from models.users import MAX_PASSWORD_LENGTH
+
+ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
+
+
+class UserForm(BaseForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=20)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.MEMBER.value)
+    is_active = BooleanField("Active", default=True)
+    new_password = PasswordField(
+        "New password", validators=[Length(max=MAX_PASSWORD_LENGTH)],
+        description="Leave blank to keep the current password. At least 10 characters.",
+    )
+
+
+class UserView(ConsoleModelView):
+    permission = Permission.USERS_READ
+    write_permission = Permission.USERS_WRITE
+    action_permissions = {"activate": Permission.USERS_WRITE,
+                          "deactivate": Permission.USERS_WRITE}
+    form = UserForm
+
+    # The password hash and the session token are never a column, a row, a filter or a field.
+    column_list = ["username", "email", "role", "is_active", "created_at", "last_login_at"]
+    column_details_list = ["id", *column_list]
+    column_sortable_list = column_list
+    column_default_sort = "username"
+    column_searchable_list = ["username", "email"]
+    column_filters = ["role", "is_active"]
+    column_labels = {"is_active": "Active", "created_at": "Created",
+                     "last_login_at": "Last login"}
+
+    def create_form(self, obj: Any = None):
+        form = super().create_form(obj)
+        form.new_password.label.text = "Password"
+        form.new_password.description = "At least 10 characters."
+        return form
+
+    def _field_error(self, form: UserForm, error: accounts.AccountError) -> None:
+        field = getattr(form, "new_password" if error.field == "password" else error.field, None)
+        if field is None:
+            flash(error.message, "error")
+        else:
+            field.errors = [*field.errors, error.message]
+
+    def create_model(self, form: UserForm):
+        if not form.new_password.data:
+            form.new_password.errors = ["A new account needs a password."]
+            return False
+        try:
+            user = accounts.create_account(form.username.data, form.email.data,
+                                           form.new_password.data, form.role.data,
+                                           is_active=form.is_active.data, via="console")
+        except accounts.AccountError as error:
+            self._field_error(form, error)
+            return False
+        return user
+
+    def update_model(self, form: UserForm, model: User) -> bool:
+        try:
+            accounts.update_account(
+                model, actor=current_user, username=form.username.data, email=form.email.data,
+                role=form.role.data, is_active=form.is_active.data,
+                password=form.new_password.data or None, via="console",
+            )
+        except accounts.AccountError as error:
+            self._field_error(form, error)
+            return False
+        return True
+
+    def _delete(self, users: list[User]) -> bool:
+        try:
+            accounts.delete_accounts(users, actor=current_user, via="console")
+        except accounts.AccountError as error:
+            flash(f"{error.message} Nothing was deleted.", "error")
+            return False
+        return True
+
+    def delete_model(self, model: User) -> bool:
+        return self._delete([model])
+
+    def _set_active(self, ids: list[str], active: bool) -> None:
+        users = self.selected(ids)
+        try:
+            changed = accounts.set_active(users, active, actor=current_user, via="console")
+        except accounts.AccountError as error:
+            flash(f"{error.message} Nothing was changed.", "error")
+            return
+        flash(f"{changed} account(s) {'activated' if active else 'deactivated'}.", "success")
+
+    @action("activate", "Activate")
+    def action_activate(self, ids: list[str]) -> None:
+        self._set_active(ids, True)
+
+    @action("deactivate", "Deactivate", "Deactivate the selected accounts and end their sessions?")
+    def action_deactivate(self, ids: list[str]) -> None:
+        self._set_active(ids, False)
+
+    @action("delete", "Delete", "Delete the selected accounts?")
+    def action_delete(self, ids: list[str]) -> None:
+        users = self.selected(ids)
+        if self._delete(users):
+            flash(f"{len(users)} account(s) deleted.", "success")

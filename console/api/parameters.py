@@ -1,0 +1,127 @@
+"""The API's parameters: the planet id in paths, and the query of GET /api/planets, read and
+checked once, then turned into SQL.
+
+The OpenAPI document describes the parameters from the constants here, so the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from werkzeug.datastructures import MultiDict
+
+from console.errors import ApiError
+from models import MAX_ID, DiscoveryMethod, Planet, PlanetType
+
+MAX_PLANET_ID = MAX_ID
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+MAX_YEAR = 9999
+MAX_SEARCH_LENGTH = 100
+DEFAULT_SORT = "name"
+
+# Every sort key has an index; names sort ignoring case, like the unique index on lower(name).
+SORT_COLUMNS = {
+    "name": func.lower(Planet.name),
+    "discovery_year": Planet.discovery_year,
+    "mass_earth": Planet.mass_earth,
+    "radius_earth": Planet.radius_earth,
+    "orbital_period_days": Planet.orbital_period_days,
+    "semi_major_axis_au": Planet.semi_major_axis_au,
+    "distance_ly": Planet.distance_ly,
+    "equilibrium_temp_k": Planet.equilibrium_temp_k,
+    "updated_at": Planet.updated_at,
+    "planet_type": Planet.planet_type,
+    "discovery_method": Planet.discovery_method,
+}
+SORT_VALUES = [key for column in SORT_COLUMNS for key in (column, f"-{column}")]
+PLANET_TYPES = [t.value for t in PlanetType]
+DISCOVERY_METHODS = [m.value for m in DiscoveryMethod]
+
+
+def _whole_number(raw: str, low: int, high: int) -> int:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(high))) or not (
+            low <= int(raw) <= high):
+        raise ValueError(f"must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _choice(raw: str, choices: list[str]) -> str:
+    if raw not in choices:
+        raise ValueError(f"must be one of: {', '.join(choices)}")
+    return raw
+
+
+def _search_text(raw: str) -> str:
+    if len(raw) > MAX_SEARCH_LENGTH:
+        raise ValueError(f"must be at most {MAX_SEARCH_LENGTH} characters")
+    if any(ord(char) < 32 for char in raw):
+        raise ValueError("must not contain control characters")
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class PlanetListQuery:
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    type: str | None = None
+    method: str | None = None
+    discovered_from: int | None = None
+    discovered_to: int | None = None
+    q: str = ""
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_args(cls, args: MultiDict[str, str]) -> PlanetListQuery:
+        """The query of these request arguments; a 400 ApiError names every bad one."""
+        readers = {
+            "page": lambda raw: _whole_number(raw, 1, MAX_PAGE),
+            "per_page": lambda raw: _whole_number(raw, 1, MAX_PER_PAGE),
+            "type": lambda raw: _choice(raw, PLANET_TYPES),
+            "method": lambda raw: _choice(raw, DISCOVERY_METHODS),
+            "discovered_from": lambda raw: _whole_number(raw, 0, MAX_YEAR),
+            "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
+            "q": _search_text,
+            "sort": lambda raw: _choice(raw, SORT_VALUES),
+        }
+        values: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for name, read in readers.items():
+            if name not in args:
+                continue
+            try:
+                values[name] = read(args[name])
+            except ValueError as error:
+                errors[name] = [str(error)]
+        if errors:
+            raise ApiError(400, "Some query parameters are not valid.", fields=errors)
+        return cls(**values)
+
+    def statement(self) -> Select[tuple[Planet]]:
+        """This page's planets, plus one more row to tell whether a next page exists."""
+        query = select(Planet)
+        if self.type:
+            query = query.where(Planet.planet_type == self.type)
+        if self.method:
+            query = query.where(Planet.discovery_method == self.method)
+        if self.discovered_from is not None:
+            query = query.where(Planet.discovery_year >= self.discovered_from)
+        if self.discovered_to is not None:
+            query = query.where(Planet.discovery_year <= self.discovered_to)
+        if self.q:
+            query = query.where(Planet.search(self.q))
+        column = SORT_COLUMNS[self.sort.removeprefix("-")]
+        order = column.desc() if self.sort.startswith("-") else column.asc()
+        tie_breaker = Planet.id.desc() if self.sort.startswith("-") else Planet.id.asc()
+        return (query.order_by(order, tie_breaker)
+                .offset((self.page - 1) * self.per_page).limit(self.per_page + 1))
+
+    def args_for_page(self, page: int) -> dict[str, Any]:
+        """The query string of another page of the same list, without defaults or blanks."""
+        defaults = asdict(PlanetListQuery())
+        given = {**asdict(self), "page": page}
+        return {name: value for name, value in given.items()
+                if value != defaults[name] and value not in (None, "")}
