@@ -148,11 +148,12 @@ class Planet(db.Model):
         return db.session.scalar(query)
 
     @staticmethod
-    def search(text: str) -> ColumnElement[bool]:
-        """Planets whose name or host star starts with `text`, ignoring case."""
+    def search(text: str, dialect: str) -> ColumnElement[bool]:
+        """Planets whose name or host star starts with `text`, ignoring case, in a form the
+        lower(...) indexes serve on `dialect` (see starts_with)."""
         prefix = text.strip().lower()
-        return or_(func.lower(Planet.name).startswith(prefix, autoescape=True),
-                   func.lower(Planet.host_star).startswith(prefix, autoescape=True))
+        return or_(starts_with(func.lower(Planet.name), prefix, dialect),
+                   starts_with(func.lower(Planet.host_star), prefix, dialect))
 
     def apply(self, values: Mapping[str, Any]) -> None:
         """Set cleaned values (the output of clean_planet) on this planet."""
@@ -161,8 +162,25 @@ class Planet(db.Model):
 
 
 # Unique ignoring case in the database itself; the lowered columns also serve prefix search.
+# PostgreSQL has text_pattern_ops twins of these two for LIKE (migration 0005).
 Index("uq_planets_name_lower", func.lower(Planet.name), unique=True)
 Index("ix_planets_host_star_lower", func.lower(Planet.host_star))
+# Plain indexes serve sorting by the column as it is shown.
+Index("ix_planets_name", Planet.name)
+Index("ix_planets_host_star", Planet.host_star)
+
+
+def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> ColumnElement[bool]:
+    """`expression` starts with `prefix`, written so that an index on `expression` serves it.
+
+    SQLite compares text byte by byte, so a prefix is the range [prefix, next prefix), which
+    its B-tree index answers. PostgreSQL's collation-aware order makes such a range wrong,
+    but LIKE 'prefix%' uses a text_pattern_ops index there.
+    """
+    if dialect == "sqlite" and prefix and ord(prefix[-1]) < 0x10FFFF:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return (expression >= prefix) & (expression < upper)
+    return expression.startswith(prefix, autoescape=True)
 
 
 # --- the schema -------------------------------------------------------------------------------

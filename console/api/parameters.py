@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 
 from console.errors import ApiError
-from models import MAX_ID, DiscoveryMethod, Planet, PlanetType
+from models import MAX_ID, DiscoveryMethod, Planet, PlanetType, db
 
 MAX_PLANET_ID = MAX_ID
 DEFAULT_PER_PAGE = 25
@@ -112,7 +112,7 @@ class PlanetListQuery:
         if self.discovered_to is not None:
             query = query.where(Planet.discovery_year <= self.discovered_to)
         if self.q:
-            query = query.where(Planet.search(self.q))
+            query = query.where(Planet.search(self.q, db.engine.dialect.name))
         column = SORT_COLUMNS[self.sort.removeprefix("-")]
         order = column.desc() if self.sort.startswith("-") else column.asc()
         tie_breaker = Planet.id.desc() if self.sort.startswith("-") else Planet.id.asc()

@@ -38,7 +38,7 @@ def planets():
     page = _page_number()
     query = select(Planet).order_by(func.lower(Planet.name))
     if query_text:
-        query = query.where(Planet.search(query_text))
+        query = query.where(Planet.search(query_text, db.engine.dialect.name))
     if planet_type in {t.value for t in PlanetType}:
         query = query.where(Planet.planet_type == planet_type)
     # One row more than a page tells whether there is a next page without counting them all.
