@@ -162,9 +162,13 @@ class Planet(db.Model):
 
 
 # Unique ignoring case in the database itself; the lowered columns also serve prefix search.
-# PostgreSQL has text_pattern_ops twins of these two for LIKE (migration 0005).
 Index("uq_planets_name_lower", func.lower(Planet.name), unique=True)
 Index("ix_planets_host_star_lower", func.lower(Planet.host_star))
+# LIKE 'prefix%' uses these on PostgreSQL whatever the database's collation.
+for _column in (Planet.name, Planet.host_star):
+    _lowered = func.lower(_column).label(f"lower_{_column.key}")
+    Index(f"ix_planets_{_column.key}_pattern", _lowered,
+          postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
 # Plain indexes serve sorting by the column as it is shown.
 Index("ix_planets_name", Planet.name)
 Index("ix_planets_host_star", Planet.host_star)
