@@ -43,15 +43,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 def role_allows(role: str, permission: Permission) -> bool:
-    try:
-        return permission in PERMISSIONS[Role(role)]
-    except ValueError:
-        return False
+    return permission in PERMISSIONS.get(role, frozenset())  # Role is a StrEnum: str keys work
 
 
 def can(permission: Permission, user: Any = None) -> bool:
     """Whether `user` (default: the current user) is an active account holding `permission`."""
-    user = current_user if user is None else user
+    user = current_user._get_current_object() if user is None else user
     return bool(
         user.is_authenticated and user.is_active and role_allows(user.role, permission)
     )

@@ -161,3 +161,17 @@ def test_export_honours_search_and_filters_and_imports_back(login_as, make_plane
 def test_export_of_other_formats_is_404(login_as):
     client, _ = login_as("viewer")
     assert client.get("/admin/planet/export/xlsx/").status_code == 404
+
+
+def test_row_links_lead_to_each_rows_own_pages(editor, make_planet):
+    import re
+
+    ids = [make_planet(name=name) for name in ("Alpha b", "Beta b")]
+    page = editor.get("/admin/planet/").get_data(as_text=True)
+    for view in ("details", "edit"):
+        links = re.findall(rf'href="(/admin/planet/{view}/\?[^"]+)"', page)
+        assert sorted(int(re.search(r"id=(\d+)", link)[1]) for link in links) == sorted(ids)
+        for link in links:
+            response = editor.get(link.replace("&amp;", "&"))
+            assert response.status_code == 200 and b"Alpha b" in response.data or b"Beta b" in (
+                response.data)

@@ -4,8 +4,9 @@ server-side refusal of hidden endpoints, audited changes and clean error message
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
@@ -46,6 +47,9 @@ ENDPOINT_ABILITIES = {
 }
 
 
+ROW_ENDPOINTS = {".details_view", ".edit_view"}
+
+
 class ConsoleModelView(ConsoleAccessMixin, ModelView):
     """Base of every model view in the console.
 
@@ -60,7 +64,8 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
     offers_export = False
 
     can_view_details = True
-    page_size = 25
+    page_size = 20
+    list_template = "admin/model/console_list.html"
     # Previous/next paging: counting every row of a large table on each page view costs more
     # than the page itself.
     simple_list_pager = True
@@ -109,6 +114,19 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
         if isinstance(exc, ValidationError):
             return super().handle_view_exception(exc)
         raise exc  # a bug: let it reach the 500 page and the log, not a flash message
+
+    def get_url(self, endpoint: str, **kwargs: Any) -> str:
+        """Row links differ only by id: build the rest once per page instead of once per row
+        (url_for for every row's details and edit link was a fifth of a list page's time)."""
+        if endpoint not in ROW_ENDPOINTS or "id" not in kwargs:
+            return super().get_url(endpoint, **kwargs)
+        record_id = kwargs.pop("id")
+        cache = g.setdefault("console_row_urls", {})
+        key = (self.endpoint, endpoint, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = super().get_url(endpoint, **kwargs)
+        base = cache[key]
+        return f"{base}{'&' if '?' in base else '?'}id={quote_plus(str(record_id))}"
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""
