@@ -10,13 +10,13 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from console import audit
 from console.security import Permission, can, current_path
-from models import MAX_ID, db
+from models import MAX_ID, db, paging
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
@@ -127,6 +127,15 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
             cache[key] = super().get_url(endpoint, **kwargs)
         base = cache[key]
         return f"{base}{'&' if '?' in base else '?'}id={quote_plus(str(record_id))}"
+
+    def _apply_pagination(self, query, page: int | None, page_size: int | None):
+        """Deep pages through a deferred join (models.paging) instead of a long OFFSET."""
+        page_size = self.page_size if page_size is None else page_size
+        offset = (page or 0) * (page_size or 0)
+        if not page_size or offset < paging.DEFERRED_FROM:
+            return super()._apply_pagination(query, page, page_size)
+        page_ids = query.with_entities(self.model.id).offset(offset).limit(page_size).subquery()
+        return query.filter(self.model.id.in_(select(page_ids.c[0])))
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from console.errors import ApiError
 from models import MAX_ID, DiscoveryMethod, Planet, PlanetType, db
+from models.paging import page_of
 
 MAX_PLANET_ID = MAX_ID
 DEFAULT_PER_PAGE = 25
@@ -116,8 +117,8 @@ class PlanetListQuery:
         column = SORT_COLUMNS[self.sort.removeprefix("-")]
         order = column.desc() if self.sort.startswith("-") else column.asc()
         tie_breaker = Planet.id.desc() if self.sort.startswith("-") else Planet.id.asc()
-        return (query.order_by(order, tie_breaker)
-                .offset((self.page - 1) * self.per_page).limit(self.per_page + 1))
+        return page_of(query.order_by(order, tie_breaker), Planet.id,
+                       (self.page - 1) * self.per_page, self.per_page + 1)
 
     def args_for_page(self, page: int) -> dict[str, Any]:
         """The query string of another page of the same list, without defaults or blanks."""

@@ -10,6 +10,7 @@ from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
 from models.applications import ApplicationError, submit_application
+from models.paging import page_of
 
 PLANETS_PER_PAGE = 25
 
@@ -43,7 +44,7 @@ def planets():
         query = query.where(Planet.planet_type == planet_type)
     # One row more than a page tells whether there is a next page without counting them all.
     rows = db.session.scalars(
-        query.offset((page - 1) * PLANETS_PER_PAGE).limit(PLANETS_PER_PAGE + 1)
+        page_of(query, Planet.id, (page - 1) * PLANETS_PER_PAGE, PLANETS_PER_PAGE + 1)
     ).all()
     return render_template(
         "site/planets.html", planets=rows[:PLANETS_PER_PAGE], page=page,
