@@ -2,8 +2,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app console
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WEB_CONCURRENCY ?= 4
 
-.PHONY: run test lint clean
+.PHONY: run serve test lint screenshots clean bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +23,28 @@ run: $(VENV)/.installed
 	$(FLASK) ensure-admin
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The production profile: gunicorn on PostgreSQL (DATABASE_URL) and Redis (RATELIMIT_STORAGE_URI).
+serve: $(VENV)/.installed
+	@test -n "$$DATABASE_URL" && test -n "$$RATELIMIT_STORAGE_URI" || { \
+	  echo "make serve needs DATABASE_URL and RATELIMIT_STORAGE_URI; see the README, Production." >&2; \
+	  exit 1; }
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'console:create_app()'
+
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Scale benchmark at 1k and 1M planets (a few minutes; not part of `make test`).
+bench: $(VENV)/.installed
+	$(BIN)/python tests/benchmarks/bench.py $(BENCH_ARGS)
+
+# 50 simulated users for a minute on gunicorn, PostgreSQL and Redis (not part of `make test`).
+loadtest: $(VENV)/.installed
+	$(BIN)/python tests/load/loadtest.py $(LOADTEST_ARGS)
+
+# PNGs of the main pages at desktop and phone widths, from a throwaway server and database.
+screenshots: $(VENV)/.installed
+	$(BIN)/python -m tests.browser.screenshots docs/screenshots
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

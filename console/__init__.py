@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from console.config import settings_from_environment
 from console.extensions import csrf, limiter, login_manager, migrate
@@ -34,6 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_request_log(app)
+    trust_proxies(app)
     return app
 
 
@@ -73,11 +76,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from console.api import bp as api_bp
     from console.auth import bp as auth_bp
+    from console.health import bp as health_bp
     from console.site import bp as site_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(site_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens, never the session cookie, for writes
 
 
@@ -91,3 +96,17 @@ def register_commands(app: Flask) -> None:
     from console.cli import register_cli
 
     register_cli(app)
+
+
+def register_request_log(app: Flask) -> None:
+    from console.request_log import register_request_log as register
+
+    register(app)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, take the client's address, scheme and host
+    from their X-Forwarded-* headers; with 0 those headers are ignored (anyone can send them)."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

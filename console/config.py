@@ -54,14 +54,17 @@ def _secret_key(production: bool, instance_path: Path) -> str:
     return key
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, not {value}.")
+    return value
 
 
 def _rate_limit_env(name: str, default: str) -> str:
@@ -88,6 +91,7 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "").strip(),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _rate_limit_env("LOGIN_RATE_LIMIT", "5 per minute"),
         "API_RATE_LIMIT": _rate_limit_env("API_RATE_LIMIT", "120 per minute"),
@@ -102,4 +106,5 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int_env("REMEMBER_DAYS", 14),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0, minimum=0),
     }

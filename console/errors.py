@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from console.extensions import login_manager
+from models import db
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -77,12 +81,27 @@ def handle_csrf_error(error: CSRFError):
     )
 
 
+def handle_database_unavailable(error: OperationalError | InterfaceError):
+    """503 while the database cannot be reached (PEP 249 reports refused and lost connections
+    and timeouts as these two); the pool's pre-ping reconnects once it is back."""
+    db.session.rollback()
+    # The page must not ask the database who is logged in (nor refresh a user the rollback has
+    # expired): show it as to a visitor, by setting the user Flask-Login keeps for this request.
+    g._login_user = login_manager.anonymous_user()
+    reason = (str(error.orig).splitlines() or [""])[0]  # never the statement or its parameters
+    current_app.logger.error("Database unavailable: %s: %s", type(error.orig).__name__, reason)
+    response, status = error_response(503)
+    return response, status, {"Retry-After": "30"}
+
+
 def handle_unexpected_error(error: Exception):
     return error_response(500)
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InterfaceError, handle_database_unavailable)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_unexpected_error)

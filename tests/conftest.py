@@ -25,7 +25,7 @@ from models.tokens import utcnow
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
                         "LOGIN_RATE_LIMIT", "REMEMBER_DAYS", "API_RATE_LIMIT",
-                        "API_WRITE_RATE_LIMIT")
+                        "API_WRITE_RATE_LIMIT", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS")
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 from flask_migrate import upgrade
 
 from console import create_app
-from console.config import ConfigurationError, normalise_database_url
+from console.config import ConfigurationError, normalise_database_url, settings_from_environment
 
 
 def test_development_secret_key_is_generated_once_and_kept(tmp_path):
@@ -48,6 +48,28 @@ def test_development_defaults(tmp_path):
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert not config["SESSION_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax" and config["SESSION_COOKIE_HTTPONLY"]
+
+
+@pytest.mark.parametrize(("raw", "hops"), [(None, 0), ("0", 0), ("2", 2)])
+def test_trusted_proxy_hops_from_environment(tmp_path, monkeypatch, raw, hops):
+    if raw is not None:
+        monkeypatch.setenv("TRUSTED_PROXY_HOPS", raw)
+    assert create_app(instance_path=str(tmp_path)).config["TRUSTED_PROXY_HOPS"] == hops
+
+
+@pytest.mark.parametrize("raw", ["-1", "one"])
+def test_trusted_proxy_hops_must_be_a_whole_number_of_at_least_zero(tmp_path, monkeypatch, raw):
+    monkeypatch.setenv("TRUSTED_PROXY_HOPS", raw)
+    with pytest.raises(ConfigurationError) as raised:
+        create_app(instance_path=str(tmp_path))
+    assert str(raised.value.code).startswith("Configuration error: TRUSTED_PROXY_HOPS must be")
+
+
+def test_rate_limit_key_prefix_from_environment(tmp_path, monkeypatch):
+    """Separates the counters of deployments that share one Redis. (Read without create_app:
+    the limiter is one object for the whole process and keeps the first prefix it is given.)"""
+    monkeypatch.setenv("RATELIMIT_KEY_PREFIX", "staging")
+    assert settings_from_environment(tmp_path)["RATELIMIT_KEY_PREFIX"] == "staging"
 
 
 @pytest.mark.parametrize(
