@@ -1,0 +1,155 @@
+"""A real console server for the browser tests and the screenshots.
+
+It always runs on a private SQLite file, even in CI's PostgreSQL pass: the browser checks what the
+pages do, and the database-specific behaviour is covered by the rest of the suite on both
+databases. The database is built the way an operator builds one: `flask db upgrade`, `flask seed`
+and `flask create-user --password-stdin`, then `flask run` serves it on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "Orbital-passphrase-42"
+# username -> role; the members with pending applications are there for the admin's review.
+USERS = {"ada": "admin", "vera": "viewer", "marta": "member", "pilot": "member"}
+REVIEWED_APPLICATIONS = [("pilot", "Proxima Centauri b"), ("pilot", "TRAPPIST-1 e")]
+# Settings of the developer's shell (or of CI's PostgreSQL pass) that must not reach the server.
+DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_KEY",
+                    "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "LOGIN_RATE_LIMIT",
+                    "REMEMBER_DAYS", "API_RATE_LIMIT", "API_WRITE_RATE_LIMIT",
+                    "TRUSTED_PROXY_HOPS", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST")
+
+
+@dataclass
+class Server:
+    url: str
+    database_url: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(database_url: str, instance: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_SETTINGS}
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="browser-tests-secret-key-0123456789-abcdefghij",
+        CONSOLE_ENV="development",
+        RATELIMIT_STORAGE_URI="memory://",
+        LOGIN_RATE_LIMIT="1000 per minute",
+        PYTHONUNBUFFERED="1",
+        FLASK_APP="console",
+    )
+    return env
+
+
+def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "console", *args],
+                            cwd=PROJECT_ROOT, env=env, input=stdin, capture_output=True,
+                            text=True, timeout=120, check=False)
+    if result.returncode:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def _seed_and_create_users(env: dict[str, str]) -> None:
+    """`flask seed` and `flask create-user` for each account, in parallel (each command is
+    mostly a process start)."""
+    processes = [("seed", subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "console", "seed"], cwd=PROJECT_ROOT, env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))]
+    for username, role in USERS.items():
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "console", "create-user", username,
+             f"{username}@example.com", "--role", role, "--password-stdin"],
+            cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        processes.append((username, process))
+    for name, process in processes:
+        output, _ = process.communicate("" if name == "seed" else PASSWORD + "\n", timeout=120)
+        if process.returncode:
+            raise RuntimeError(f"flask {name} failed:\n{output}")
+
+
+def _add_pending_applications(env: dict[str, str], instance: Path) -> None:
+    """Applications for the admin to review; arranged directly, they are not a journey."""
+    with mock.patch.dict(os.environ, env, clear=True):
+        _submit_applications(env["DATABASE_URL"], instance)
+
+
+def _submit_applications(database_url: str, instance: Path) -> None:
+    from console import create_app
+    from models import Planet, User, db
+    from models.applications import submit_application
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                      "SECRET_KEY": "browser-tests-secret-key-0123456789-abcdefghij"},
+                     instance_path=str(instance))
+    with app.app_context():
+        for username, planet_name in REVIEWED_APPLICATIONS:
+            applicant = db.session.scalar(db.select(User).filter_by(username=username))
+            planet = Planet.find_by_name(planet_name)
+            submit_application(applicant, planet, f"{username} wants to see {planet_name}.")
+        db.session.commit()
+        db.engine.dispose()
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within 30 s:\n{log.read_text()}")
+
+
+@contextmanager
+def running_server(workdir: Path) -> Iterator[Server]:
+    """A migrated, seeded database with the USERS, served by `flask run` until the block ends."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    instance = workdir / "instance"
+    instance.mkdir(exist_ok=True)
+    database_url = f"sqlite:///{workdir / 'browser.db'}"
+    env = _environment(database_url, instance)
+    _flask(env, "db", "upgrade")
+    _seed_and_create_users(env)
+    _add_pending_applications(env, instance)
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "server.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "console", "run", "--host", "127.0.0.1",
+             "--port", str(port), "--no-reload", "--no-debugger"],
+            cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_serving(url, process, log)
+        yield Server(url=url, database_url=database_url, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
