@@ -1,0 +1,459 @@
+"""`make bench`: the console, the JSON API and the member catalog at 1k and at 1M planets, side
+by side with a stock Flask-Admin ModelView over the same table, checked against the targets of
+"[5/6] Production and scale". A report: the exit status is 0 even when targets fail.
+
+    make bench                                  # SQLite files, cached in .bench-cache/
+    make bench BENCH_ARGS="--rebuild --write-results"
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make bench
+
+Options: --requests N (most requests per measurement), --budget S (seconds per measurement),
+--small/--large (planet counts), --rebuild, --no-cache, --profile (cProfile and SQL of every
+failing request), --write-results (the table into tests/benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench_apps import (
+    admin_view,
+    clean_environment,
+    console_app,
+    logged_in_client,
+    send_logs_to,
+    sort_indexes,
+    sortable_names,
+    stock_app,
+)
+from bench_data import (
+    Database,
+    describe_database,
+    log,
+    postgres_databases,
+    sqlite_database,
+)
+from bench_export import ExportResult, run_export
+from bench_profile import profile_request
+from bench_report import (
+    Check,
+    Report,
+    Row,
+    at_most_ms_check,
+    below_check,
+    benchmark_section,
+    machine_description,
+    ratio_check,
+    write_results,
+)
+from bench_timing import deepest_link, page_number, time_interleaved
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+
+from models import db
+
+RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
+SEARCH = "kepler"
+DEEP_PAGE = 10_000  # a page ~10,000 deep, 1-based
+CONSOLE = "/admin/planet/"
+# Targets of the issue.
+SAME_PAGE_AT_SCALE = 1.25
+DEEP_PAGE_LIMIT = 1.5
+SORT_LIMIT = 2.0
+SEARCH_LIMIT_MS = 50.0
+STOCK_LIMIT = 0.6
+EXPORT_PEAK_MB = 150.0
+EXPORT_FIRST_BYTE_S = 1.0
+EXPORT_TOTAL_S = 15.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, metavar="N",
+                        help="most timed requests per measurement (default 200)")
+    parser.add_argument("--budget", type=float, default=8.0, metavar="SECONDS",
+                        help="time per measurement; slow pages get fewer requests (at least 5)")
+    parser.add_argument("--small", type=int, default=1_000, help="planets in the small database")
+    parser.add_argument("--large", type=int, default=1_000_000,
+                        help="planets in the large database")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached databases")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="build the SQLite databases in the temporary directory only")
+    parser.add_argument("--export-timeout", type=float, default=120.0, metavar="SECONDS")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile one request of every failing measurement")
+    parser.add_argument("--write-results", action="store_true",
+                        help=f"write the table into {RESULTS_FILE.name}")
+    return parser.parse_args(argv)
+
+
+@dataclass
+class Apps:
+    """The console and the stock reference over one database, each with a client."""
+
+    database: Database
+    console: Flask
+    console_client: FlaskClient
+    stock: Flask
+    stock_client: FlaskClient
+
+    @property
+    def label(self) -> str:
+        return self.database.label
+
+
+@contextmanager
+def open_apps(database: Database, workdir: Path) -> Iterator[Apps]:
+    console = console_app(database.url, workdir / f"instance-{database.label}")
+    stock = stock_app(database.url)
+    try:
+        yield Apps(database, console, logged_in_client(console), stock, stock.test_client())
+    finally:
+        for app in (console, stock):
+            with app.app_context():
+                db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One kind of request to time."""
+
+    key: str
+    label: str
+    app: Flask
+    client: FlaskClient
+    url: str
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    probes: list[Probe] = field(default_factory=list)
+    rows: dict[str, Row] = field(default_factory=dict)
+    exports: dict[str, ExportResult] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def console(self, apps: Apps, key: str, label: str, url: str) -> None:
+        self.probes.append(Probe(key, label, apps.console, apps.console_client, url))
+
+    def stock(self, apps: Apps, key: str, label: str, url: str) -> None:
+        self.probes.append(Probe(key, label, apps.stock, apps.stock_client, url))
+
+    def measure(self) -> None:
+        """Time every planned probe, all interleaved in one run."""
+        log(f"Timing {len(self.probes)} kinds of request, interleaved")
+        timings = time_interleaved([(probe.client, probe.url) for probe in self.probes],
+                                   self.args.requests, self.args.budget, progress=log)
+        for probe, timing in zip(self.probes, timings, strict=True):
+            self.rows[probe.key] = Row.timed(probe.label, timing)
+            detail = timing.error or f"median {timing.median:,.1f} ms, p95 {timing.p95:,.1f} ms"
+            log(f"  {probe.label}: {detail} (n={timing.count})")
+
+
+def deep_page(planets: int, per_page: int) -> int:
+    """Page DEEP_PAGE (1-based) when the list has it, else the middle page."""
+    pages = -(-planets // per_page)
+    return DEEP_PAGE if pages >= DEEP_PAGE else max(1, pages // 2)
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def plan_lists(bench: Bench, apps: Apps) -> None:
+    """Page 1 of every list, at either size."""
+    at = apps.label
+    bench.console(apps, f"console.p1@{at}", f"console planet list page 1 @{at}", CONSOLE)
+    bench.stock(apps, f"stock.p1@{at}", f"stock ModelView page 1 @{at}", CONSOLE)
+    for name in ("user", "application", "audit"):
+        bench.console(apps, f"console.{name}@{at}", f"console {name} list page 1 @{at}",
+                      f"/admin/{name}/")
+    bench.console(apps, f"api.p1@{at}", f"GET /api/planets page 1 @{at}", "/api/planets")
+    bench.console(apps, f"site.p1@{at}", f"GET /planets page 1 @{at}", "/planets")
+
+
+def plan_console_at_scale(bench: Bench, apps: Apps) -> None:
+    at = apps.label
+    view = admin_view(apps.console, "planet")
+    html = apps.console_client.get(CONSOLE).get_data(as_text=True)
+    last = deepest_link(html)
+    if last is None:
+        bench.notes.append(f"The console's page 1 @{at} offers no numbered pager link.")
+    else:
+        shown = (page_number(last) or 0) + 1  # Flask-Admin counts pages from 0
+        bench.console(apps, f"console.last@{at}",
+                      f"console page {shown:,}, the furthest link of page 1's pager @{at}", last)
+    page = deep_page(apps.database.planets, view.page_size)
+    bench.console(apps, f"console.deep@{at}", f"console page {page:,} @{at}",
+                  f"{CONSOLE}?page={page - 1}")  # Flask-Admin counts pages from 0
+    for name, index in sort_indexes(view, sortable_names(view)).items():
+        bench.console(apps, f"console.sort.{name}@{at}", f"console sort by {name} @{at}",
+                      f"{CONSOLE}?sort={index}")
+    bench.console(apps, f"console.search@{at}", f"console search {SEARCH!r} @{at}",
+                  f"{CONSOLE}?search={SEARCH}")
+
+
+def plan_api_and_site_at_scale(bench: Bench, apps: Apps) -> None:
+    from console.api.parameters import DEFAULT_PER_PAGE, SORT_COLUMNS
+    from console.site.views import PLANETS_PER_PAGE
+
+    at = apps.label
+    page = deep_page(apps.database.planets, DEFAULT_PER_PAGE)
+    bench.console(apps, f"api.deep@{at}", f"GET /api/planets page {page:,} @{at}",
+                  f"/api/planets?page={page}")
+    for name in SORT_COLUMNS:
+        bench.console(apps, f"api.sort.{name}@{at}", f"GET /api/planets sort={name} @{at}",
+                      f"/api/planets?sort={name}")
+    bench.console(apps, f"api.search@{at}", f"GET /api/planets q={SEARCH} @{at}",
+                  f"/api/planets?q={SEARCH}")
+    page = deep_page(apps.database.planets, PLANETS_PER_PAGE)
+    bench.console(apps, f"site.deep@{at}", f"GET /planets page {page:,} @{at}",
+                  f"/planets?page={page}")
+    bench.console(apps, f"site.search@{at}", f"GET /planets q={SEARCH} @{at}",
+                  f"/planets?q={SEARCH}")
+
+
+def plan_stock_at_scale(bench: Bench, apps: Apps) -> None:
+    at = apps.label
+    view = admin_view(apps.stock, "planet")
+    page = deep_page(apps.database.planets, view.page_size)
+    bench.stock(apps, f"stock.deep@{at}", f"stock page {page:,} @{at}",
+                f"{CONSOLE}?page={page - 1}")
+    bench.stock(apps, f"stock.search@{at}", f"stock search {SEARCH!r} @{at}",
+                f"{CONSOLE}?search={SEARCH}")
+    # host_star has no index of its own (only lower(host_star) has); mass_earth has one.
+    for name, index in sort_indexes(view, ["host_star", "mass_earth"]).items():
+        bench.stock(apps, f"stock.sort.{name}@{at}", f"stock sort by {name} @{at}",
+                    f"{CONSOLE}?sort={index}")
+
+
+EXPORTS = {"console": f"console CSV export {CONSOLE}export/csv/",
+           "cli": "flask export-planets",
+           "stock": "stock ModelView CSV export"}
+
+
+def measure_export(bench: Bench, mode: str, database: Database, workdir: Path) -> None:
+    at = database.label
+    log(f"  {EXPORTS[mode]} @{at} in a fresh process ...")
+    result = run_export(mode, database.url, workdir, bench.args.export_timeout)
+    prefix = f"export.{mode}@{at}"
+    label = f"{EXPORTS[mode]} @{at}"
+    error = result.error
+    bench.rows[f"{prefix}.first"] = _seconds_row(f"{label}: first byte", result.first_byte_s,
+                                                 error)
+    bench.rows[f"{prefix}.total"] = _seconds_row(f"{label}: whole file", result.total_s, error)
+    bench.rows[f"{prefix}.peak"] = Row(f"{label}: peak memory", note=_memory_note(result),
+                                       value=f"{result.peak_mb:,.0f} MB")
+    log(f"    first byte {_seconds(result.first_byte_s)}, whole file {_seconds(result.total_s)}, "
+        f"peak RSS {result.peak_mb:,.0f} MB {error}")
+    bench.exports[prefix] = result
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def _seconds_row(label: str, seconds: float | None, error: str) -> Row:
+    if seconds is None:
+        return Row(label, note=error or "not reached")
+    return Row(label, seconds * 1000, seconds * 1000, 1)
+
+
+def _memory_note(result: ExportResult) -> str:
+    """What the peak compares with: the process before the export, and the file's size."""
+    parts = []
+    if result.baseline_mb is not None:
+        parts.append(f"{result.baseline_mb:,.0f} MB before the export")
+    if result.startup_peak_mb is not None:
+        parts.append(f"{result.startup_peak_mb:,.0f} MB peak during start-up")
+    if result.size_bytes:
+        parts.append(f"{result.size_bytes / 1e6:,.1f} MB of CSV")
+    if result.error:
+        parts.append(result.error)
+    return ", ".join(parts)
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def apply_targets(bench: Bench, small: str, large: str) -> None:
+    rows = bench.rows
+
+    def check(key: str, make: Check) -> None:
+        if key in rows:
+            rows[key].check = make
+
+    for area in ("console", "api", "site"):
+        base = rows.get(f"{area}.p1@{large}")
+        if base is None:
+            continue
+        if f"{area}.p1@{small}" in rows:
+            check(f"{area}.p1@{large}", ratio_check(base, rows[f"{area}.p1@{small}"],
+                                                    SAME_PAGE_AT_SCALE, f"page 1 @{small}"))
+        for key in [k for k in rows if k.startswith(f"{area}.") and k.endswith(f"@{large}")]:
+            kind = key.split(".")[1].split("@")[0]
+            if kind in ("last", "deep"):
+                check(key, ratio_check(rows[key], base, DEEP_PAGE_LIMIT, f"page 1 @{large}"))
+            elif kind == "sort":
+                check(key, ratio_check(rows[key], base, SORT_LIMIT, f"page 1 @{large}"))
+            elif kind == "search":
+                check(key, at_most_ms_check(rows[key], SEARCH_LIMIT_MS))
+    if f"stock.p1@{small}" in rows:
+        check(f"console.p1@{small}", ratio_check(rows[f"console.p1@{small}"],
+                                                 rows[f"stock.p1@{small}"], STOCK_LIMIT,
+                                                 f"stock page 1 @{small}"))
+    for mode in ("console", "cli"):
+        result = bench.exports.get(f"export.{mode}@{large}")
+        if result is None:
+            continue
+        prefix = f"export.{mode}@{large}"
+        check(f"{prefix}.first", below_check(result.first_byte_s, EXPORT_FIRST_BYTE_S, "s"))
+        check(f"{prefix}.total", below_check(result.total_s, EXPORT_TOTAL_S, "s"))
+        check(f"{prefix}.peak", below_check(result.peak_mb, EXPORT_PEAK_MB, "MB"))
+
+
+def layout(bench: Bench, small: str, large: str) -> Report:
+    """The rows in reading order, grouped by what they measure."""
+    report = Report()
+    rows = bench.rows
+
+    def section(title: str, keys: list[str]) -> None:
+        present = [key for key in keys if key in rows]
+        if present:
+            report.section(title)
+            for key in present:
+                report.add(rows[key])
+
+    def matching(prefix: str) -> list[str]:
+        return [key for key in rows if key.startswith(prefix)]
+
+    section(f"Console planet list {CONSOLE}", [
+        f"console.p1@{small}", f"console.p1@{large}", f"console.last@{large}",
+        f"console.deep@{large}", *matching("console.sort."), f"console.search@{large}"])
+    section("Console user, application and audit lists", [
+        f"console.{name}@{at}" for name in ("user", "application", "audit")
+        for at in (small, large)])
+    section("JSON API GET /api/planets", [
+        f"api.p1@{small}", f"api.p1@{large}", f"api.deep@{large}", *matching("api.sort."),
+        f"api.search@{large}"])
+    section("Member catalog GET /planets", [
+        f"site.p1@{small}", f"site.p1@{large}", f"site.deep@{large}", f"site.search@{large}"])
+    section("Stock Flask-Admin ModelView over the same table (reference)", [
+        f"stock.p1@{small}", f"stock.p1@{large}", f"stock.deep@{large}",
+        f"stock.search@{large}", *matching("stock.sort.")])
+    section("CSV exports, each in a fresh process", [
+        f"export.{mode}@{at}.{part}" for mode in EXPORTS for at in (small, large)
+        for part in ("first", "total", "peak")])
+    return report
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def databases(args: argparse.Namespace, workdir: Path) -> Iterator[list[Database]]:
+    sizes = [args.small, args.large]
+    base_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    if base_url:
+        with postgres_databases(base_url, sizes, workdir) as built:
+            yield built
+        return
+    yield [sqlite_database(size, workdir, cache=not args.no_cache, rebuild=args.rebuild)
+           for size in sizes]
+
+
+def run(bench: Bench, small: Database, large: Database, workdir: Path) -> None:
+    with ExitStack() as stack:
+        small_apps = stack.enter_context(open_apps(small, workdir))
+        large_apps = stack.enter_context(open_apps(large, workdir))
+        plan_lists(bench, small_apps)
+        plan_lists(bench, large_apps)
+        plan_console_at_scale(bench, large_apps)
+        plan_api_and_site_at_scale(bench, large_apps)
+        plan_stock_at_scale(bench, large_apps)
+        load_before = os.getloadavg()[0]
+        bench.measure()
+        bench.notes.append(f"Load average (1 min) of the machine: {load_before:.1f} before the "
+                           f"timed requests, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} "
+                           "cores; other processes may have shared them).")
+        if bench.args.profile:
+            apply_targets(bench, small.label, large.label)
+            print_profiles(bench)
+    log("CSV exports")
+    for database in (small, large):
+        for mode in EXPORTS:
+            measure_export(bench, mode, database, workdir)
+
+
+def print_profiles(bench: Bench) -> None:
+    """cProfile and the SQL of one request of every failing request-based measurement."""
+    failing = [probe for probe in bench.probes
+               if (check := bench.rows[probe.key].check) is not None and not check.passed]
+    print(f"\n## Profiles of {len(failing)} failing request(s)\n")
+    for probe in failing:
+        profile = profile_request(probe.app, probe.client, probe.url)
+        print(f"{probe.label}:", *profile.lines(), sep="\n", end="\n\n")
+
+
+def command_line(argv: list[str]) -> str:
+    arguments = shlex.join(argv)
+    command = (f"make bench BENCH_ARGS={shlex.quote(arguments)}"
+               if os.environ.get("MAKELEVEL") and argv else
+               "make bench" if os.environ.get("MAKELEVEL") else
+               f"python tests/benchmarks/bench.py {arguments}".strip())
+    base_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    if base_url:
+        shown = make_url(base_url).render_as_string(hide_password=True)
+        command = f"BENCH_DATABASE_URL={shown} {command}"
+    return command
+
+
+NOTES = [
+    "Each database holds the real seed catalog plus synthetic planets up to its size, "
+    "1,000 members, 1,000 mission applications and ~1,000 audit events.",
+    "Requests are served in-process by the Flask test client (logged in as an admin for the "
+    "console); each measurement warms up with 2 requests, then times up to `--requests` of "
+    "them, fewer for slow pages (as many as fit in `--budget` seconds, at least 5).",
+    "Exports run in a fresh process each; first byte and whole file count from the request "
+    "(or the command) start; peak memory is that process's maximum RSS.",
+]
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    clean_environment()
+    bench = Bench(args)
+    with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
+        workdir = Path(temporary)
+        with databases(args, workdir) as (small, large):
+            send_logs_to(workdir / "console.log")
+            database = describe_database(large)
+            run(bench, small, large, workdir)
+    apply_targets(bench, small.label, large.label)
+    report = layout(bench, small.label, large.label)
+    table, summary = report.markdown(), report.summary()
+    print(f"\n{table}\n\n{summary}")
+    for row, check in report.checks:
+        if not check.passed:
+            print(f"  FAIL {row.label}: {check.value} (target {check.target})")
+    notes = [*bench.notes, *NOTES]
+    print("", *notes, sep="\n")
+    if args.write_results:
+        date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        write_results(RESULTS_FILE, benchmark_section(
+            date, machine_description(), database, command_line(argv), table, summary,
+            notes))
+        log(f"Wrote the table into {RESULTS_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

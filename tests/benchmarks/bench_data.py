@@ -1,0 +1,185 @@
+"""The benchmark's databases: migrated with the project's migrations, filled with the real
+catalog plus synthetic planets up to the wanted count, and staff-side rows (users, mission
+applications, audit events) so that the console's other lists have a full first page.
+
+SQLite files are cached in .bench-cache/ keyed by the migration head; on PostgreSQL each
+database is a private schema, dropped at the end of the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from bench_apps import ADMIN_PASSWORD, ADMIN_USERNAME, PROJECT_ROOT, console_app
+from werkzeug.security import generate_password_hash
+
+from console import accounts
+from console.config import normalise_database_url
+from models import ApplicationStatus, MissionApplication, Planet, Role, db
+from models import users as users_module
+from seed.catalog import catalog_size, seed_catalog
+from seed.synthetic import load_synthetic
+
+CACHE_DIR = PROJECT_ROOT / ".bench-cache"
+DATA_VERSION = 1  # bump when build() changes what a database holds
+MEMBERS = 1_000
+MEMBER_PASSWORD = "bench member password 42"
+
+
+@dataclass(frozen=True)
+class Database:
+    label: str  # "1k", "1M"
+    planets: int
+    url: str
+
+
+def size_label(count: int) -> str:
+    for divisor, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if count >= divisor and count % divisor == 0:
+            return f"{count // divisor}{suffix}"
+    return str(count)
+
+
+def migration_head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return "+".join(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """Hash the benchmark's passwords cheaply: a thousand scrypt hashes would dominate the
+    build, and a cheap hash keeps the login check out of the export's peak memory."""
+    original = users_module.generate_password_hash
+    users_module.generate_password_hash = partial(generate_password_hash,
+                                                  method="pbkdf2:sha256:1000")
+    try:
+        yield
+    finally:
+        users_module.generate_password_hash = original
+
+
+def _add_planets(count: int) -> None:
+    real = 0
+    if count >= catalog_size():  # real planets, so that a search for "kepler" finds some
+        real = seed_catalog().created
+    if count > real:
+        load_synthetic(count - real)
+
+
+def _add_people() -> list[int]:
+    """The admin the benchmark logs in as, and members; each account is audited."""
+    with cheap_password_hashing():
+        accounts.create_account(ADMIN_USERNAME, "bench-admin@example.com", ADMIN_PASSWORD,
+                                Role.ADMIN, via="cli")
+        return [accounts.create_account(f"member{number:04d}", f"member{number:04d}@example.com",
+                                        MEMBER_PASSWORD, via="cli").id
+                for number in range(1, MEMBERS + 1)]
+
+
+def _add_applications(member_ids: list[int]) -> None:
+    planet_ids = db.session.scalars(
+        sa.select(Planet.id).order_by(Planet.id).limit(len(member_ids))).all()
+    statuses = list(ApplicationStatus)
+    db.session.add_all(
+        MissionApplication(applicant_id=member_id, planet_id=planet_id,
+                           motivation=f"Benchmark application {number}.",
+                           status=statuses[number % len(statuses)].value)
+        for number, (member_id, planet_id) in enumerate(zip(member_ids, planet_ids, strict=False))
+    )
+    db.session.commit()
+
+
+def build(url: str, planets: int, instance_path: Path) -> None:
+    """Migrate the empty database at `url` to head and fill it."""
+    from flask_migrate import upgrade
+
+    app = console_app(url, instance_path)
+    with app.app_context():
+        upgrade()
+        started = time.perf_counter()
+        _add_planets(planets)
+        log(f"  {planets:,} planets in {time.perf_counter() - started:.0f} s")
+        _add_applications(_add_people())
+        db.engine.dispose()
+
+
+def sqlite_database(planets: int, workdir: Path, *, cache: bool, rebuild: bool) -> Database:
+    """A SQLite file with `planets` planets, from the cache unless it is stale or `rebuild`."""
+    label = size_label(planets)
+    name = f"planets-{planets}-{migration_head()}-v{DATA_VERSION}.db"
+    target = (CACHE_DIR if cache else workdir) / name
+    if rebuild or not target.exists():
+        log(f"Building the {label} SQLite database ({target.name})")
+        staging = workdir / f"staging-{name}"
+        staging.unlink(missing_ok=True)
+        build(f"sqlite:///{staging}", planets, workdir / f"instance-build-{label}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f"planets-{planets}-*.db"):
+            stale.unlink()
+        shutil.move(staging, target)
+    return Database(label, planets, f"sqlite:///{target}")
+
+
+def _schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def postgres_databases(base_url: str, sizes: list[int], workdir: Path) -> Iterator[list[Database]]:
+    """One private schema per size in the database at `base_url`, dropped at the end."""
+    base_url = normalise_database_url(base_url)
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    schemas: list[str] = []
+    try:
+        databases = []
+        for planets in sizes:
+            label = size_label(planets)
+            schema = f"bench_{label.lower()}_{uuid.uuid4().hex[:10]}"
+            with engine.connect() as connection:
+                connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            schemas.append(schema)
+            url = _schema_url(base_url, schema)
+            log(f"Building the {label} PostgreSQL schema {schema}")
+            build(url, planets, workdir / f"instance-build-{label}")
+            databases.append(Database(label, planets, url))
+        yield databases
+    finally:
+        with engine.connect() as connection:
+            for schema in schemas:
+                connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def describe_database(database: Database) -> str:
+    """"SQLite 3.x, <file>" or "PostgreSQL 16.x, <schema>", as the server reports itself."""
+    url = sa.make_url(database.url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                version = connection.execute(sa.text("select sqlite_version()")).scalar()
+                path = Path(url.database or "")
+                if path.is_relative_to(PROJECT_ROOT):
+                    path = path.relative_to(PROJECT_ROOT)
+                return f"SQLite {version}, file `{path}` for the large database"
+            version = connection.execute(sa.text("show server_version")).scalar()
+            return f"PostgreSQL {version}, a private schema per database, dropped after the run"
+    finally:
+        engine.dispose()
