@@ -13,7 +13,14 @@ from sqlalchemy import select
 
 from console import accounts, tokens
 from models import Role, User, db
-from seed.catalog import catalog_size, csv_lines, import_rows, planet_rows, read_csv, seed_catalog
+from seed.catalog import (
+    catalog_size,
+    csv_chunks,
+    import_rows,
+    planet_batches,
+    read_csv,
+    seed_catalog,
+)
 from seed.synthetic import load_synthetic
 
 ROLES = ", ".join(role.value for role in Role)
@@ -160,7 +167,7 @@ def export_planets_command(csv_file: str) -> None:
     """Write the whole catalog to CSV, streaming it in constant memory."""
     try:
         with open(csv_file, "w", newline="", encoding="utf-8") as stream:
-            stream.writelines(csv_lines(planet_rows()))
+            stream.writelines(csv_chunks(planet_batches()))
     except OSError as error:
         _fail(f"Cannot write {csv_file}: {error.strerror}")
     click.echo(f"Exported the catalog to {csv_file}.")

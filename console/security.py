@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g
 from flask_login import current_user
 
 from console.extensions import login_manager
@@ -82,12 +82,6 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
-
-
-def current_path() -> str:
-    """The path and query of this request, as a value for `next`."""
-    query = request.query_string.decode("latin-1")
-    return f"{request.path}?{query}" if query else request.path
 
 
 def csp_nonce() -> str:

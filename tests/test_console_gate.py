@@ -10,6 +10,7 @@ def test_anonymous_is_sent_to_login_with_next(client):
     assert response.status_code == 302
     location = urlsplit(response.location)
     assert location.path == "/login" and parse_qs(location.query) == {"next": ["/admin/"]}
+    assert b"Please log in to see this page." in client.get(response.location).data
 
 
 def test_anonymous_returns_to_console_after_login(client, make_user, auth):

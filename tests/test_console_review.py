@@ -174,3 +174,17 @@ def test_admin_revokes_someones_token_in_the_console(login_as, make_user, app):
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "token.revoke")).one()
         assert event.actor_username == "root" and event.via == "console"
+
+
+def test_audit_list_shows_minutes_and_names_actorless_events(login_as, runner, make_user):
+    import re
+
+    from console.cli import set_role_command
+
+    make_user("ada")
+    runner.invoke(set_role_command, ["ada", "viewer"])
+    client, _ = login_as("admin", username="root")
+    page = client.get("/admin/audit/").get_data(as_text=True)
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d\s*<", page)
+    assert not re.search(r"\d\d:\d\d:\d\d\.\d+", page)
+    assert "— (cli)" in page

@@ -4,7 +4,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, select, text
 
 from console.cli import export_planets_command, import_planets_command, seed_command
 from models import Planet, db
@@ -143,10 +143,11 @@ def test_export_neutralises_spreadsheet_formulas(runner, app, tmp_path, make_pla
     assert row["host_star"] == "'+cmd"
 
 
-@pytest.mark.parametrize(("value", "safe"), [("=1+1", "'=1+1"), ("-2", "'-2"), ("Kepler", "Kepler"),
-                                            (-2.5, -2.5), ("", "")])
-def test_spreadsheet_safe(value, safe):
-    assert spreadsheet_safe(value) == safe
+@pytest.mark.parametrize(("value", "safe"), [("=1+1", "'=1+1"), ("-2", "'-2"), ("@x", "'@x"),
+                                            ("\tx", "'\tx"), ("Kepler", "Kepler"), ("", "")])
+def test_spreadsheet_safe(app, value, safe):
+    with app.app_context():
+        assert db.session.scalar(select(spreadsheet_safe(literal(value)))) == safe
 
 
 def _planet_indexes(app) -> set[str]:

@@ -15,6 +15,10 @@ def _changes(view, context, model, name) -> Markup:
     return Markup("<code>{}</code>").format(text)
 
 
+def _actor(view, context, model, name) -> str:
+    return model.actor_username or f"— ({model.via})"
+
+
 class AuditView(ConsoleModelView):
     permission = Permission.AUDIT_READ
     offers_create = offers_edit = offers_delete = False
@@ -27,4 +31,4 @@ class AuditView(ConsoleModelView):
     column_sortable_list = ["at", "action", "actor_username", "target_type"]
     column_default_sort = ("at", True)
     column_filters = ["action", "actor_username", "target_type"]
-    column_formatters = {"changes": _changes}
+    column_formatters = {"changes": _changes, "actor_username": _actor}

@@ -3,19 +3,22 @@ server-side refusal of hidden endpoints, audited changes and clean error message
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, request
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from console import audit
-from console.security import Permission, can, current_path
+from console.extensions import login_manager
+from console.security import Permission, can
 from models import MAX_ID, db, paging
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
@@ -32,7 +35,7 @@ class ConsoleAccessMixin:
 
     def inaccessible_callback(self, name: str, **kwargs: Any):
         if not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=current_path()))
+            return login_manager.unauthorized()  # the login page, with `next` and its message
         abort(403)
 
 
@@ -48,6 +51,14 @@ ENDPOINT_ABILITIES = {
 
 
 ROW_ENDPOINTS = {".details_view", ".edit_view"}
+
+
+def _minutes(view: Any, value: datetime, name: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def _seconds(view: Any, value: datetime, name: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 class ConsoleModelView(ConsoleAccessMixin, ModelView):
@@ -69,6 +80,8 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
     # Previous/next paging: counting every row of a large table on each page view costs more
     # than the page itself.
     simple_list_pager = True
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
     audit_fields: tuple[str, ...] = ()  # fields whose changes the audit event lists
 
     def _may_write(self) -> bool:

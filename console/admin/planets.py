@@ -22,7 +22,7 @@ from models.planets import (
     clean_planet,
     duplicate_name_message,
 )
-from seed.catalog import CSV_COLUMNS, csv_lines
+from seed.catalog import csv_chunks, planet_batches
 
 CHOICES = {
     "planet_type": [(t.value, label) for t, label in PLANET_TYPE_LABELS.items()],
@@ -114,10 +114,9 @@ class PlanetView(ConsoleModelView):
         view_args = self._get_list_extra_args()
         _, query = self.get_list(0, None, False, view_args.search, view_args.filters,
                                  execute=False, page_size=0)
-        columns = [getattr(Planet, name) for name in CSV_COLUMNS]
-        rows = query.with_entities(*columns).order_by(None).order_by(Planet.id).yield_per(5000)
+        rows = csv_chunks(planet_batches(query.statement.whereclause))
         return Response(
-            stream_with_context(csv_lines(rows)), mimetype="text/csv",
+            stream_with_context(rows), mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=planets.csv"},
         )
 
