@@ -7,13 +7,12 @@ these functions, and every row passes the one planet schema (models.planets.clea
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Row, case, func, literal, select
+from sqlalchemy import ColumnElement, Row, String, case, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Planet, db
@@ -22,6 +21,7 @@ from models.planets import PLANET_FIELDS, PlanetValidationError, clean_planet
 CATALOG_FILE = Path(__file__).with_name("planets.csv")
 CSV_COLUMNS = [f.name for f in PLANET_FIELDS]
 TEXT_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "text"}
+CHOICE_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "choice"}
 BATCH_SIZE = 500
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -164,16 +164,34 @@ def spreadsheet_safe(column: ColumnElement[str]) -> ColumnElement[str]:
     return case((first.in_(FORMULA_PREFIXES), literal("'") + column), else_=column)
 
 
+def _csv_cell(name: str) -> ColumnElement[str]:
+    """One planet column as a CSV cell: text quoted (and made spreadsheet-safe), numbers as the
+    database writes them, NULL as nothing."""
+    column = Planet.__table__.c[name]
+    if name in TEXT_COLUMNS or name in CHOICE_COLUMNS:
+        text = spreadsheet_safe(column) if name in TEXT_COLUMNS else column
+        return literal('"') + func.replace(func.coalesce(text, ""), '"', '""') + literal('"')
+    return func.coalesce(cast(column, String), "")
+
+
+def csv_line() -> ColumnElement[str]:
+    """A planet's whole CSV line, put together by the database: at a million rows, handing
+    Python one string per row is several times faster than formatting 13 values in Python."""
+    line = _csv_cell(CSV_COLUMNS[0])
+    for name in CSV_COLUMNS[1:]:
+        line = line + literal(",") + _csv_cell(name)
+    return line
+
+
 def planet_batches(where: ColumnElement[bool] | None = None,
-                   batch_size: int = 5000) -> Iterator[list[Row[Any]]]:
-    """(id, *CSV values) of every planet matching `where`, in id order: batches read by keyset
-    through SQLAlchemy Core, so memory stays flat and rows cost no ORM work."""
+                   batch_size: int = 10_000) -> Iterator[list[Row[Any]]]:
+    """(id, CSV line) of every planet matching `where`, in id order: batches read by keyset, so
+    memory stays flat whatever the size of the catalog."""
     table = Planet.__table__
-    values = [spreadsheet_safe(table.c[name]) if name in TEXT_COLUMNS else table.c[name]
-              for name in CSV_COLUMNS]
+    line = csv_line()
     last_id = 0
     while True:
-        statement = select(table.c.id, *values).where(table.c.id > last_id)
+        statement = select(table.c.id, line).where(table.c.id > last_id)
         if where is not None:
             statement = statement.where(where)
         batch = db.session.execute(statement.order_by(table.c.id).limit(batch_size)).all()
@@ -185,17 +203,6 @@ def planet_batches(where: ColumnElement[bool] | None = None,
 
 def csv_chunks(batches: Iterable[list[Row[Any]]]) -> Iterator[str]:
     """CSV text for files and streamed downloads: the header, then one chunk per batch."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        chunk = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return chunk
-
-    writer.writerow(CSV_COLUMNS)
-    yield flush()
+    yield ",".join(CSV_COLUMNS) + "\r\n"
     for batch in batches:
-        writer.writerows(row[1:] for row in batch)
-        yield flush()
+        yield "".join(f"{row[1]}\r\n" for row in batch)
