@@ -104,7 +104,7 @@ def record_logout(user: User) -> None:
     db.session.commit()
 
 
-ROLE_RANK = {Role.MEMBER: 0, Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+ROLE_RANK = {role: rank for rank, role in enumerate(Role)}  # Role lists the roles lowest first
 
 
 def _active_admins_besides(users: list[User]) -> int:

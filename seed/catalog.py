@@ -60,11 +60,7 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     if missing:
         raise ValueError(f"the CSV header lacks the column(s): {', '.join(sorted(missing))}")
     for row in reader:
-        if None in row:  # more cells than header columns
-            row.pop(None)
-            yield reader.line_num, {**row, "__extra__": "x"}
-            continue
-        yield reader.line_num, row
+        yield reader.line_num, row  # cells beyond the header sit under the key None
 
 
 def validate_rows(
@@ -75,7 +71,7 @@ def validate_rows(
     problems: list[RowProblem] = []
     first_line_of: dict[str, int] = {}
     for line, row in rows:
-        if "__extra__" in row:
+        if None in row:
             problems.append(RowProblem(line, "row", "has more cells than the header"))
             continue
         try:
