@@ -1,22 +1,191 @@
-"""Deep pages of long ordered lists without reading every skipped row."""
+"""Long ordered lists, a page at a time, at the same cost at any depth.
+
+A page by number is an OFFSET, which the database pays for row by row, so numbers reach only the
+first MAX_OFFSET rows. Previous and next links carry a cursor instead: the sort value and id of
+the row the page follows (keyset pagination), which the database finds in the sort column's
+index however deep it lies, and which stays valid when that row is changed or deleted.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+import json
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_
+from sqlalchemy.orm import Session
 
-# Below this offset a plain OFFSET is as cheap as anything else.
-DEFERRED_FROM = 2000
+MAX_OFFSET = 10_000
+MAX_CURSOR_LENGTH = 2_000
+MAX_INTEGER = 2**63 - 1  # what every database can compare an integer column with
+
+T = TypeVar("T")
+
+# (conditions, order, limit, offset) -> up to `limit` rows (entity, sort value, id) of the list
+# that meet every condition, in that order, skipping `offset`.
+Fetch = Callable[[Sequence[ColumnElement[bool]], Sequence[ColumnElement[Any]], int, int],
+                 Sequence[tuple[T, Any, int]]]
 
 
-def page_of(statement: Select[Any], id_column: Any, offset: int, limit: int) -> Select[Any]:
-    """`limit` rows of an ordered `statement` from `offset` on.
+class CursorError(ValueError):
+    """A cursor that this list did not make."""
 
-    Deep down, the database skips rows through an id-only subquery (answered from the index
-    that orders it) and reads whole rows only for the page: a "deferred join".
+
+@dataclass(frozen=True)
+class Position:
+    """Where a row stands in the list: its sort value and its id."""
+
+    value: Any
+    id: int
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A list's order: one sort expression, then the id to break ties, in the same direction.
+
+    `name` identifies the order in its cursors, so a cursor of another order is refused.
+    NULLs sort as the database puts them without being told: smallest on SQLite, largest on
+    PostgreSQL; that is the order the plain column indexes hold.
     """
-    if offset < DEFERRED_FROM:
-        return statement.offset(offset).limit(limit)
-    page_ids = statement.with_only_columns(id_column).offset(offset).limit(limit).subquery()
-    return statement.where(id_column.in_(select(page_ids.c[0])))
+
+    name: str
+    key: ColumnElement[Any]
+    id: ColumnElement[int]
+    descending: bool = False
+    nulls_smallest: bool = True
+
+    @classmethod
+    def on(cls, dialect: str, name: str, key: ColumnElement[Any], id: ColumnElement[int],
+           descending: bool = False) -> Ordering:
+        return cls(name, key, id, descending, nulls_smallest=dialect != "postgresql")
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        if self.descending:
+            return [self.key.desc(), self.id.desc()]
+        return [self.key.asc(), self.id.asc()]
+
+    def reversed(self) -> Ordering:
+        return replace(self, descending=not self.descending)
+
+    def after(self, position: Position) -> list[ColumnElement[bool]]:
+        """The rows after `position` as conditions that each seek the sort index, in list
+        order: the rest of its run of equal values, the values beyond, and the NULLs when
+        they come last. (One OR of these would make the database read from the start.)"""
+        later = operator.lt if self.descending else operator.gt
+        nulls_first = self.nulls_smallest != self.descending
+        key = self.key
+        if position.value is None:
+            rest = and_(key.is_(None), later(self.id, position.id))
+            return [rest, key.is_not(None)] if nulls_first else [rest]
+        rest = and_(key == position.value, later(self.id, position.id))
+        beyond = later(key, position.value)
+        return [rest, beyond] if nulls_first else [rest, beyond, key.is_(None)]
+
+    def cursor(self, position: Position) -> str:
+        value = position.value.isoformat() if isinstance(position.value, datetime) \
+            else position.value
+        payload = json.dumps([self.name, value, position.id], separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    def position(self, cursor: str) -> Position:
+        """The position a cursor of this order names; CursorError for anything else."""
+        try:
+            if len(cursor) > MAX_CURSOR_LENGTH:
+                raise ValueError
+            payload = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            name, value, row_id = json.loads(payload)
+        except (ValueError, TypeError, binascii.Error, RecursionError):
+            raise CursorError("is not a cursor of this list") from None
+        if name != self.name:
+            raise CursorError("belongs to another sort order; start again from the first page")
+        if not _is_integer(row_id) or row_id < 1:
+            raise CursorError("is not a cursor of this list")
+        try:
+            return Position(self._sort_value(value), row_id)
+        except (ValueError, TypeError):
+            raise CursorError("is not a cursor of this list") from None
+
+    def _sort_value(self, value: Any) -> Any:
+        """A cursor's sort value, checked against the type of the sort expression."""
+        if value is None:
+            return None
+        kind = self.key.type.python_type
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and _is_integer(value):
+            return value
+        if kind is float and (_is_integer(value) or isinstance(value, float)) and \
+                math.isfinite(value):
+            return float(value)
+        if kind is datetime and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if kind is str and isinstance(value, str) and "\x00" not in value:
+            value.encode()  # a lone surrogate cannot be sent to the database
+            return value
+        raise ValueError(value)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INTEGER
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, with the cursors of the pages before and after it (None at an
+    end of the list)."""
+
+    items: list[T]
+    previous: str | None
+    next: str | None
+
+
+def read_page(fetch: Fetch[T], ordering: Ordering, size: int, *, offset: int = 0,
+              after: Position | None = None, before: Position | None = None) -> Page[T]:
+    """`size` rows of the list: from `offset`, after `after` or before `before`."""
+    if before is not None:
+        rows = _seek(fetch, ordering.reversed(), before, size + 1)[::-1]
+        if len(rows) <= size:  # the start of the list: show the whole first page
+            return read_page(fetch, ordering, size)
+        more_before, more_after = True, True
+        rows = rows[-size:]
+    elif after is not None:
+        rows = _seek(fetch, ordering, after, size + 1)
+        more_before, more_after = True, len(rows) > size
+        rows = rows[:size]
+    else:
+        rows = list(fetch([], ordering.order_by(), size + 1, offset))
+        more_before, more_after = offset > 0, len(rows) > size
+        rows = rows[:size]
+    if not rows:
+        return Page([], None, None)
+    first, last = (Position(value, row_id) for _, value, row_id in (rows[0], rows[-1]))
+    return Page([entity for entity, _, _ in rows],
+                ordering.cursor(first) if more_before else None,
+                ordering.cursor(last) if more_after else None)
+
+
+def _seek(fetch: Fetch[T], ordering: Ordering, position: Position,
+          limit: int) -> list[tuple[T, Any, int]]:
+    rows: list[tuple[T, Any, int]] = []
+    for condition in ordering.after(position):
+        rows.extend(fetch([condition], ordering.order_by(), limit - len(rows), 0))
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
+    """The Fetch of a list whose `statement` selects (entity, sort value, id)."""
+
+    def fetch(conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]],
+              limit: int, offset: int) -> Sequence[tuple[Any, Any, int]]:
+        query = statement.where(*conditions).order_by(*order).limit(limit)
+        return session.execute(query.offset(offset) if offset else query).all()
+
+    return fetch

@@ -148,6 +148,11 @@ class Planet(db.Model):
         return db.session.scalar(query)
 
     @staticmethod
+    def name_key() -> ColumnElement[str]:
+        """Names sort ignoring case, as the unique index on lower(name) holds them."""
+        return func.lower(Planet.name, type_=String)
+
+    @staticmethod
     def search(text: str, dialect: str) -> ColumnElement[bool]:
         """Planets whose name or host star starts with `text`, ignoring case, in a form the
         lower(...) indexes serve on `dialect` (see starts_with)."""

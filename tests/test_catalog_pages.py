@@ -51,7 +51,8 @@ def test_catalog_pages(client, make_planet):
     second = client.get("/planets?page=2").get_data(as_text=True)
     assert "Planet 24" in first and "Planet 25" not in first
     assert "Planet 25" in second and "Planet 29" in second and "Planet 24" not in second
-    assert 'href="/planets?page=2"' in first
+    assert 'href="/planets?page=2&amp;after=' in first
+    assert 'href="/planets"' in second  # Previous: the first page, by number
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "x", "99999999999"])

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlencode
 
 from flask import abort, flash, g, request
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
+from flask_admin.model.base import ViewArgs
 from flask_login import current_user
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from console import audit
 from console.extensions import login_manager
 from console.security import Permission, can
-from models import MAX_ID, db, paging
+from models import MAX_ID, db
+from models.paging import MAX_OFFSET, CursorError, Ordering, Page, read_page
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
@@ -51,6 +53,7 @@ ENDPOINT_ABILITIES = {
 
 
 ROW_ENDPOINTS = {".details_view", ".edit_view"}
+CURSOR_ARGS = ("after", "before")  # of previous/next links (models.paging)
 
 
 def _minutes(view: Any, value: datetime, name: str) -> str:
@@ -77,8 +80,8 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
     can_view_details = True
     page_size = 20
     list_template = "admin/model/console_list.html"
-    # Previous/next paging: counting every row of a large table on each page view costs more
-    # than the page itself.
+    # Previous/next paging, by cursor (models.paging): counting every row of a large table on
+    # each page view, or skipping rows to reach a deep page, costs more than the page itself.
     simple_list_pager = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
@@ -141,14 +144,86 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
         base = cache[key]
         return f"{base}{'&' if '?' in base else '?'}id={quote_plus(str(record_id))}"
 
-    def _apply_pagination(self, query, page: int | None, page_size: int | None):
-        """Deep pages through a deferred join (models.paging) instead of a long OFFSET."""
-        page_size = self.page_size if page_size is None else page_size
-        offset = (page or 0) * (page_size or 0)
-        if not page_size or offset < paging.DEFERRED_FROM:
-            return super()._apply_pagination(query, page, page_size)
-        page_ids = query.with_entities(self.model.id).offset(offset).limit(page_size).subquery()
-        return query.filter(self.model.id.in_(select(page_ids.c[0])))
+    # --- paging: by number for the first MAX_OFFSET rows, by cursor from anywhere -------------
+
+    def _get_list_extra_args(self) -> ViewArgs:
+        """The list's arguments without the cursor, which only the pager's links and the way
+        back to this very page carry (see _get_list_url)."""
+        args = super()._get_list_extra_args()
+        cursor = {name: args.extra_args.pop(name) for name in CURSOR_ARGS
+                  if name in args.extra_args}
+        g.console_list = (args, cursor)
+        return args
+
+    def _get_list_url(self, view_args: ViewArgs) -> str:
+        """Back to this very page with its cursor; any other list (another sort, search or
+        filter) from its first page."""
+        args, cursor = g.get("console_list", (None, {}))
+        if view_args is args:
+            return self._list_url(view_args, **cursor)
+        return super()._get_list_url(view_args.clone(page=None))
+
+    def _list_url(self, view_args: ViewArgs, **cursor: str) -> str:
+        url = super()._get_list_url(view_args)
+        return f"{url}{'&' if '?' in url else '?'}{urlencode(cursor)}" if cursor else url
+
+    def _order_by(self, query, joins, sort_joins, sort_field, sort_desc: bool):
+        """Flask-Admin's ordering by one field, then by id, so that pages neither repeat nor
+        skip rows of equal value; the ordering is kept for the page's cursors."""
+        if sort_field is None:
+            return query, joins
+        query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=False)
+        column = sort_field if alias is None else getattr(alias, sort_field.key)
+        ordering = Ordering.on(db.engine.dialect.name, f"{'-' if sort_desc else ''}{column}",
+                               column, self.model.id, sort_desc)
+        g.setdefault("console_orderings", []).append(ordering)
+        return query.order_by(*ordering.order_by()), joins
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        if not execute or page_size == 0:
+            return super().get_list(page, sort_column, sort_desc, search, filters, execute,
+                                    page_size)
+        g.console_orderings = []
+        count, query = super().get_list(None, sort_column, sort_desc, search, filters,
+                                        execute=False, page_size=0)
+        if len(g.console_orderings) > 1:
+            raise NotImplementedError("console lists sort by one field at a time")
+        ordering = g.console_orderings[0] if g.console_orderings else \
+            Ordering.on(db.engine.dialect.name, "id", self.model.id, self.model.id)
+        result = self._read_page(query, ordering, page or 0, page_size or self.page_size)
+        g.console_page = (page or 0, result)
+        return count, result.items
+
+    def _read_page(self, query, ordering: Ordering, page: int, size: int) -> Page[Any]:
+        _, cursor = g.get("console_list", (None, {}))
+        try:
+            positions = {name: ordering.position(value) for name, value in cursor.items()}
+        except CursorError:
+            abort(400)
+        if not positions and page * size >= MAX_OFFSET:
+            abort(400)  # pages by number stop there; previous/next links go on with cursors
+        listed = query.order_by(None).add_columns(ordering.key, self.model.id)
+
+        def fetch(conditions, order, limit, offset):
+            return listed.filter(*conditions).order_by(*order).limit(limit).offset(
+                offset or None).all()
+
+        return read_page(fetch, ordering, size, offset=page * size, **positions)
+
+    def pager_urls(self) -> tuple[str | None, str | None, int]:
+        """The previous and next pages' links of the list just read, and its page number."""
+        args, _ = g.console_list
+        number, page = g.get("console_page", (args.page or 0, None))
+        if page is None:
+            return None, None, number + 1
+        if page.previous is None:
+            number = 0
+        previous = None if page.previous is None else \
+            self._list_url(args.clone(page=None)) if number == 1 else \
+            self._list_url(args.clone(page=number - 1), before=page.previous)
+        following = page.next and self._list_url(args.clone(page=number + 1), after=page.next)
+        return previous, following, number + 1
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""

@@ -21,6 +21,7 @@ from console.api.parameters import (
     PLANET_TYPES,
     SORT_VALUES,
 )
+from models.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
 from models.planets import MAX_MAGNITUDE, PLANET_FIELDS, PlanetField
 
 SECURITY_SCHEME = "bearerToken"
@@ -123,7 +124,8 @@ def _planet_schemas() -> dict[str, Any]:
                 "page": {"type": "integer", "minimum": 1},
                 "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
                 "next": {"type": ["string", "null"], "format": "uri-reference",
-                         "description": "The next page with the same filters, or null."},
+                         "description": "The next page with the same filters and sort (by "
+                                        "cursor), or null on the last page."},
             },
         },
         "Error": {
@@ -196,7 +198,9 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 def _list_parameters() -> list[dict[str, Any]]:
     year = {"type": "integer", "minimum": 0, "maximum": MAX_YEAR}
     return [
-        _query("page", "Page number.",
+        _query("page", f"Page number. Without `after`, pages by number reach the first "
+                       f"{MAX_OFFSET:,} planets of the list; `next` links go on from there. "
+                       "With `after`, only the number the response repeats.",
                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
         _query("per_page", "Planets per page.", {"type": "integer", "minimum": 1,
                                                  "maximum": MAX_PER_PAGE,
@@ -211,6 +215,10 @@ def _list_parameters() -> list[dict[str, Any]]:
                 "pattern": NO_CONTROL_CHARACTERS}),
         _query("sort", "Sort key; a leading `-` sorts descending. Ties go by id.",
                {"type": "string", "enum": SORT_VALUES, "default": DEFAULT_SORT}),
+        _query("after", "Cursor from a `next` link: the page starts after the planet it "
+                        "names, at the same cost at any depth, and stays valid when that "
+                        "planet changes or is deleted. Only good with the sort it was made for.",
+               {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH}),
     ]
 
 

@@ -9,24 +9,32 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from console.errors import ApiError
 from models import MAX_ID, DiscoveryMethod, Planet, PlanetType, db
-from models.paging import page_of
+from models.paging import (
+    MAX_CURSOR_LENGTH,
+    MAX_OFFSET,
+    CursorError,
+    Ordering,
+    Page,
+    fetch_from,
+    read_page,
+)
 
 MAX_PLANET_ID = MAX_ID
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 100
-MAX_PAGE = 100_000
+MAX_PAGE = MAX_ID
 MAX_YEAR = 9999
 MAX_SEARCH_LENGTH = 100
 DEFAULT_SORT = "name"
 
 # Every sort key has an index; names sort ignoring case, like the unique index on lower(name).
 SORT_COLUMNS = {
-    "name": func.lower(Planet.name),
+    "name": Planet.name_key(),
     "discovery_year": Planet.discovery_year,
     "mass_earth": Planet.mass_earth,
     "radius_earth": Planet.radius_earth,
@@ -56,6 +64,12 @@ def _choice(raw: str, choices: list[str]) -> str:
     return raw
 
 
+def _cursor_text(raw: str) -> str:
+    if not raw or len(raw) > MAX_CURSOR_LENGTH:
+        raise ValueError("is not a cursor of this list")
+    return raw
+
+
 def _search_text(raw: str) -> str:
     if len(raw) > MAX_SEARCH_LENGTH:
         raise ValueError(f"must be at most {MAX_SEARCH_LENGTH} characters")
@@ -74,6 +88,7 @@ class PlanetListQuery:
     discovered_to: int | None = None
     q: str = ""
     sort: str = DEFAULT_SORT
+    after: str = ""
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> PlanetListQuery:
@@ -87,6 +102,7 @@ class PlanetListQuery:
             "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
             "q": _search_text,
             "sort": lambda raw: _choice(raw, SORT_VALUES),
+            "after": _cursor_text,
         }
         values: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
@@ -97,13 +113,33 @@ class PlanetListQuery:
                 values[name] = read(args[name])
             except ValueError as error:
                 errors[name] = [str(error)]
+        query = cls(**values)
+        if not errors:
+            errors = query._position_errors()
         if errors:
             raise ApiError(400, "Some query parameters are not valid.", fields=errors)
-        return cls(**values)
+        return query
 
-    def statement(self) -> Select[tuple[Planet]]:
-        """This page's planets, plus one more row to tell whether a next page exists."""
-        query = select(Planet)
+    def _position_errors(self) -> dict[str, list[str]]:
+        if self.after:
+            try:
+                self.ordering().position(self.after)
+            except CursorError as error:
+                return {"after": [str(error)]}
+        elif (self.page - 1) * self.per_page >= MAX_OFFSET:
+            return {"page": [f"pages by number reach the first {MAX_OFFSET:,} planets; "
+                             "follow the next links for the ones after"]}
+        return {}
+
+    def ordering(self) -> Ordering:
+        descending = self.sort.startswith("-")
+        return Ordering.on(db.engine.dialect.name, self.sort,
+                           SORT_COLUMNS[self.sort.removeprefix("-")], Planet.id, descending)
+
+    def read(self) -> Page[Planet]:
+        """This page's planets, and the cursor of the next page."""
+        ordering = self.ordering()
+        query = select(Planet, ordering.key, Planet.id)
         if self.type:
             query = query.where(Planet.planet_type == self.type)
         if self.method:
@@ -114,15 +150,15 @@ class PlanetListQuery:
             query = query.where(Planet.discovery_year <= self.discovered_to)
         if self.q:
             query = query.where(Planet.search(self.q, db.engine.dialect.name))
-        column = SORT_COLUMNS[self.sort.removeprefix("-")]
-        order = column.desc() if self.sort.startswith("-") else column.asc()
-        tie_breaker = Planet.id.desc() if self.sort.startswith("-") else Planet.id.asc()
-        return page_of(query.order_by(order, tie_breaker), Planet.id,
-                       (self.page - 1) * self.per_page, self.per_page + 1)
+        fetch = fetch_from(db.session, query)
+        if self.after:
+            return read_page(fetch, ordering, self.per_page,
+                             after=ordering.position(self.after))
+        return read_page(fetch, ordering, self.per_page, offset=(self.page - 1) * self.per_page)
 
-    def args_for_page(self, page: int) -> dict[str, Any]:
-        """The query string of another page of the same list, without defaults or blanks."""
+    def args_for_next(self, cursor: str) -> dict[str, Any]:
+        """The query string of the next page of the same list, without defaults or blanks."""
         defaults = asdict(PlanetListQuery())
-        given = {**asdict(self), "page": page}
+        given = {**asdict(self), "page": self.page + 1, "after": cursor}
         return {name: value for name, value in given.items()
                 if value != defaults[name] and value not in (None, "")}

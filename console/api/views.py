@@ -104,14 +104,13 @@ def _planet_or_404(planet_id: int) -> Planet:
 @bp.get("/planets")
 def list_planets() -> Response:
     query = PlanetListQuery.from_args(request.args)
-    rows = db.session.scalars(query.statement()).all()
-    has_next = len(rows) > query.per_page
+    page = query.read()
     return jsonify(
-        items=[planet_json(planet) for planet in rows[: query.per_page]],
+        items=[planet_json(planet) for planet in page.items],
         page=query.page,
         per_page=query.per_page,
-        next=url_for("api.list_planets", **query.args_for_page(query.page + 1))
-        if has_next else None,
+        next=url_for("api.list_planets", **query.args_for_next(page.next))
+        if page.next else None,
     )
 
 

@@ -10,7 +10,7 @@ from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
 from models.applications import ApplicationError, submit_application
-from models.paging import page_of
+from models.paging import MAX_OFFSET, CursorError, Ordering, Position, fetch_from, read_page
 
 PLANETS_PER_PAGE = 25
 
@@ -29,27 +29,50 @@ def index():
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= MAX_ID else 1
+
+
+def _position(ordering: Ordering, name: str) -> Position | None:
+    """The position a previous/next link's cursor names; 400 for a cursor we did not make."""
+    cursor = request.args.get(name)
+    if cursor is None:
+        return None
+    try:
+        return ordering.position(cursor)
+    except CursorError:
+        abort(400)
 
 
 @bp.route("/planets")
 def planets():
     query_text = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100]
     planet_type = request.args.get("type", "")
-    page = _page_number()
-    query = select(Planet).order_by(func.lower(Planet.name))
+    if planet_type not in {t.value for t in PlanetType}:
+        planet_type = ""
+    ordering = Ordering.on(db.engine.dialect.name, "name", Planet.name_key(), Planet.id)
+    query = select(Planet, ordering.key, Planet.id)
     if query_text:
         query = query.where(Planet.search(query_text, db.engine.dialect.name))
-    if planet_type in {t.value for t in PlanetType}:
+    if planet_type:
         query = query.where(Planet.planet_type == planet_type)
-    # One row more than a page tells whether there is a next page without counting them all.
-    rows = db.session.scalars(
-        page_of(query, Planet.id, (page - 1) * PLANETS_PER_PAGE, PLANETS_PER_PAGE + 1)
-    ).all()
+    number = _page_number()
+    after, before = _position(ordering, "after"), _position(ordering, "before")
+    if after is None and before is None and (number - 1) * PLANETS_PER_PAGE >= MAX_OFFSET:
+        abort(400)  # pages by number stop there; previous/next links go on with cursors
+    page = read_page(fetch_from(db.session, query), ordering, PLANETS_PER_PAGE,
+                     offset=(number - 1) * PLANETS_PER_PAGE, after=after, before=before)
+    if page.previous is None:
+        number = 1
+
+    def page_url(**cursor: str | int) -> str:
+        return url_for("site.planets", q=query_text or None, type=planet_type or None, **cursor)
+
     return render_template(
-        "site/planets.html", planets=rows[:PLANETS_PER_PAGE], page=page,
-        has_next=len(rows) > PLANETS_PER_PAGE, q=query_text, planet_type=planet_type,
-        planet_types=list(PlanetType),
+        "site/planets.html", planets=page.items, page=number,
+        previous_url=None if page.previous is None else
+        page_url() if number == 2 else page_url(page=number - 1, before=page.previous),
+        next_url=page.next and page_url(page=number + 1, after=page.next),
+        q=query_text, planet_type=planet_type, planet_types=list(PlanetType),
     )
 
 
