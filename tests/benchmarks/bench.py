@@ -14,6 +14,8 @@ failing request), --write-results (the table into tests/benchmarks/RESULTS.md).
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import shlex
 import sys
@@ -23,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from bench_apps import (
     admin_view,
@@ -54,12 +57,14 @@ from bench_report import (
     ratio_check,
     write_results,
 )
-from bench_timing import deepest_link, page_number, time_interleaved
+from bench_timing import deepest_link, next_link, page_number, time_interleaved
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import make_url
 
-from models import db
+from models import Planet, db
+from models.paging import MAX_OFFSET, Ordering, Position
 
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 SEARCH = "kepler"
@@ -165,6 +170,31 @@ def deep_page(planets: int, per_page: int) -> int:
     return DEEP_PAGE if pages >= DEEP_PAGE else max(1, pages // 2)
 
 
+def deepest_numbered_page(per_page: int) -> int:
+    """The last page (1-based) that a page number reaches: it starts before MAX_OFFSET."""
+    return -(-MAX_OFFSET // per_page)
+
+
+def link_at_depth(app: Flask, first_next: str, key: ColumnElement, per_page: int, page: int,
+                  *, zero_based: bool = False) -> str:
+    """The Next link that page `page - 1` of a list shows, without walking there: page 1's Next
+    link with the page number moved on and the cursor made, by the product's own Ordering, for
+    the last row of page `page - 1` (found here with one OFFSET query). The list is sorted
+    ascending by `key`, as page 1's link is."""
+    url = urlsplit(first_next)
+    args = parse_qs(url.query)
+    cursor = args["after"][0]
+    name = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))[0]
+    with app.app_context():
+        ordering = Ordering.on(db.engine.dialect.name, name, key, Planet.id)
+        value, row_id = db.session.execute(
+            select(key, Planet.id).order_by(*ordering.order_by())
+            .offset((page - 1) * per_page - 1).limit(1)).one()
+        args["after"] = [ordering.cursor(Position(value, row_id))]
+    args["page"] = [str(page - 1 if zero_based else page)]  # Flask-Admin counts from 0
+    return urlunsplit(url._replace(query=urlencode(args, doseq=True)))
+
+
 # --- measurements -----------------------------------------------------------------------------
 
 
@@ -192,8 +222,14 @@ def plan_console_at_scale(bench: Bench, apps: Apps) -> None:
         bench.console(apps, f"console.last@{at}",
                       f"console page {shown:,}, the furthest link of page 1's pager @{at}", last)
     page = deep_page(apps.database.planets, view.page_size)
-    bench.console(apps, f"console.deep@{at}", f"console page {page:,} @{at}",
-                  f"{CONSOLE}?page={page - 1}")  # Flask-Admin counts pages from 0
+    bench.console(apps, f"console.deep@{at}",
+                  f"console page {page:,} by the pager's Next link @{at}",
+                  link_at_depth(apps.console, next_link(html), Planet.name, view.page_size, page,
+                                zero_based=True))
+    page = deepest_numbered_page(view.page_size)
+    bench.console(apps, f"console.numbered@{at}",
+                  f"console page {page:,} by number, the deepest one @{at}",
+                  f"{CONSOLE}?page={page - 1}")
     for name, index in sort_indexes(view, sortable_names(view)).items():
         bench.console(apps, f"console.sort.{name}@{at}", f"console sort by {name} @{at}",
                       f"{CONSOLE}?sort={index}")
@@ -206,16 +242,29 @@ def plan_api_and_site_at_scale(bench: Bench, apps: Apps) -> None:
     from console.site.views import PLANETS_PER_PAGE
 
     at = apps.label
-    page = deep_page(apps.database.planets, DEFAULT_PER_PAGE)
-    bench.console(apps, f"api.deep@{at}", f"GET /api/planets page {page:,} @{at}",
+    client, planets = apps.console_client, apps.database.planets
+    page = deep_page(planets, DEFAULT_PER_PAGE)
+    first_next = client.get("/api/planets").get_json()["next"]
+    bench.console(apps, f"api.deep@{at}", f"GET /api/planets page {page:,} by next link @{at}",
+                  link_at_depth(apps.console, first_next, Planet.name_key(), DEFAULT_PER_PAGE,
+                                page))
+    page = deepest_numbered_page(DEFAULT_PER_PAGE)
+    bench.console(apps, f"api.numbered@{at}",
+                  f"GET /api/planets page {page:,} by number, the deepest one @{at}",
                   f"/api/planets?page={page}")
     for name in SORT_COLUMNS:
         bench.console(apps, f"api.sort.{name}@{at}", f"GET /api/planets sort={name} @{at}",
                       f"/api/planets?sort={name}")
     bench.console(apps, f"api.search@{at}", f"GET /api/planets q={SEARCH} @{at}",
                   f"/api/planets?q={SEARCH}")
-    page = deep_page(apps.database.planets, PLANETS_PER_PAGE)
-    bench.console(apps, f"site.deep@{at}", f"GET /planets page {page:,} @{at}",
+    page = deep_page(planets, PLANETS_PER_PAGE)
+    first_next = next_link(client.get("/planets").get_data(as_text=True))
+    bench.console(apps, f"site.deep@{at}", f"GET /planets page {page:,} by Next link @{at}",
+                  link_at_depth(apps.console, first_next, Planet.name_key(), PLANETS_PER_PAGE,
+                                page))
+    page = deepest_numbered_page(PLANETS_PER_PAGE)
+    bench.console(apps, f"site.numbered@{at}",
+                  f"GET /planets page {page:,} by number, the deepest one @{at}",
                   f"/planets?page={page}")
     bench.console(apps, f"site.search@{at}", f"GET /planets q={SEARCH} @{at}",
                   f"/planets?q={SEARCH}")
@@ -300,7 +349,7 @@ def apply_targets(bench: Bench, small: str, large: str) -> None:
                                                     SAME_PAGE_AT_SCALE, f"page 1 @{small}"))
         for key in [k for k in rows if k.startswith(f"{area}.") and k.endswith(f"@{large}")]:
             kind = key.split(".")[1].split("@")[0]
-            if kind in ("last", "deep"):
+            if kind in ("last", "deep", "numbered"):
                 check(key, ratio_check(rows[key], base, DEEP_PAGE_LIMIT, f"page 1 @{large}"))
             elif kind == "sort":
                 check(key, ratio_check(rows[key], base, SORT_LIMIT, f"page 1 @{large}"))
@@ -337,15 +386,17 @@ def layout(bench: Bench, small: str, large: str) -> Report:
 
     section(f"Console planet list {CONSOLE}", [
         f"console.p1@{small}", f"console.p1@{large}", f"console.last@{large}",
-        f"console.deep@{large}", *matching("console.sort."), f"console.search@{large}"])
+        f"console.numbered@{large}", f"console.deep@{large}", *matching("console.sort."),
+        f"console.search@{large}"])
     section("Console user, application and audit lists", [
         f"console.{name}@{at}" for name in ("user", "application", "audit")
         for at in (small, large)])
     section("JSON API GET /api/planets", [
-        f"api.p1@{small}", f"api.p1@{large}", f"api.deep@{large}", *matching("api.sort."),
-        f"api.search@{large}"])
+        f"api.p1@{small}", f"api.p1@{large}", f"api.numbered@{large}", f"api.deep@{large}",
+        *matching("api.sort."), f"api.search@{large}"])
     section("Member catalog GET /planets", [
-        f"site.p1@{small}", f"site.p1@{large}", f"site.deep@{large}", f"site.search@{large}"])
+        f"site.p1@{small}", f"site.p1@{large}", f"site.numbered@{large}", f"site.deep@{large}",
+        f"site.search@{large}"])
     section("Stock Flask-Admin ModelView over the same table (reference)", [
         f"stock.p1@{small}", f"stock.p1@{large}", f"stock.deep@{large}",
         f"stock.search@{large}", *matching("stock.sort.")])

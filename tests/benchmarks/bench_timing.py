@@ -151,3 +151,11 @@ def deepest_link(html: str) -> str | None:
     numbered = [(page_number(href), href) for href, _ in pager_links(html)]
     numbered = [(number, href) for number, href in numbered if number is not None]
     return max(numbered)[1] if numbered else None
+
+
+def next_link(html: str) -> str:
+    """The pager's Next link on a page."""
+    links = [href for href, text in pager_links(html) if "Next" in text]
+    if not links:
+        raise LookupError("the page has no Next link")
+    return links[0]
