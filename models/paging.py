@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_
+from sqlalchemy import ColumnElement, Select, and_, literal
 from sqlalchemy.orm import Session
 
 MAX_OFFSET = 10_000
@@ -83,8 +83,9 @@ class Ordering:
         if position.value is None:
             rest = and_(key.is_(None), later(self.id, position.id))
             return [rest, key.is_not(None)] if nulls_first else [rest]
-        rest = and_(key == position.value, later(self.id, position.id))
-        beyond = later(key, position.value)
+        value = literal(position.value, key.type)  # a bound value, booleans included
+        rest = and_(key == value, later(self.id, position.id))
+        beyond = later(key, value)
         return [rest, beyond] if nulls_first else [rest, beyond, key.is_(None)]
 
     def cursor(self, position: Position) -> str:

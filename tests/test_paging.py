@@ -5,10 +5,15 @@ import base64
 import html
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 
-from models import Planet, db
+from console.admin.applications import ApplicationView
+from console.admin.audit_log import AuditView
+from console.admin.users import UserView
+from models import ApplicationStatus, Planet, User, db
+from models.applications import submit_application
 from models.paging import MAX_OFFSET
 from seed.synthetic import load_synthetic
 
@@ -192,3 +197,47 @@ def test_console_links_to_other_lists_drop_the_cursor(login_as, planets, monkeyp
 def test_console_refuses_bad_cursors_and_pages_past_max_offset(login_as, planets, query):
     client, _ = login_as("viewer")
     assert client.get(f"/admin/planet/?{query}").status_code == 400
+
+
+@pytest.fixture
+def staff_lists(app, make_user, planets) -> None:
+    """Members with ties and NULLs in last_login_at and is_active, their applications with ties
+    in status, and the audit events all of that wrote."""
+    logins = [None, "2026-01-02 03:04:05", None, "2026-01-02 03:04:05", "2025-06-01 00:00:00"]
+    members = [make_user(f"member{number:02d}", is_active=number % 3 != 0)
+               for number in range(13)]
+    with app.app_context():
+        planet_list = db.session.scalars(db.select(Planet).order_by(Planet.id)).all()
+        for number, member in enumerate(members):
+            user = db.session.get(User, member.id)
+            login = logins[number % len(logins)]
+            user.last_login_at = login and datetime.fromisoformat(login).replace(tzinfo=UTC)
+            application = submit_application(user, planet_list[number % 4], "To see it.")
+            application.status = list(ApplicationStatus)[number % 2].value
+        db.session.commit()
+
+
+# (view, its sort arguments): users by a boolean and by a nullable time, applications by a
+# column of another table (the applicant's name) and by status, the audit log by time.
+STAFF_SORTS = [("user", "sort=3"), ("user", "sort=5"), ("user", "sort=5&desc=1"),
+               ("application", "sort=0"), ("application", "sort=2&desc=1"), ("application", ""),
+               ("audit", ""), ("audit", "sort=2")]
+
+
+@pytest.mark.parametrize(("view", "sort"), STAFF_SORTS)
+def test_staff_list_pagers_walk_every_row_once_in_order(login_as, staff_lists, monkeypatch,
+                                                        view, sort):
+    client, _ = login_as("admin")
+    view_class = {"user": UserView, "application": ApplicationView, "audit": AuditView}[view]
+
+    def ids(page: str) -> list[int]:
+        return [int(pk) for pk in re.findall(
+            rf'href="/admin/{view}/details/\?(?:[^"]*&amp;)?id=(\d+)"', page)]
+
+    monkeypatch.setattr(view_class, "page_size", 4)
+    forward, backward = _walk(client, f"/admin/{view}/?{sort}", ids)
+    monkeypatch.setattr(view_class, "page_size", 100)
+    whole = ids(client.get(f"/admin/{view}/?{sort}").get_data(as_text=True))
+    assert len(whole) >= 13 and len(forward) >= 4
+    assert [pk for page in forward for pk in page] == whole
+    assert backward == forward[-2::-1]
