@@ -146,6 +146,25 @@ class Page(Generic[T]):
     next: str | None
 
 
+@dataclass(frozen=True)
+class PagerLinks:
+    previous: str | None
+    next: str | None
+    number: int  # the page's number as shown, from 1
+
+
+def pager_links(page: Page[Any], number: int, url: Callable[..., str]) -> PagerLinks:
+    """The previous and next links of `page`, shown as page `number`; `url(number, **cursor)`
+    links a page by its shown number. A page with nothing before it is page 1, and the link
+    to page 1 needs no cursor."""
+    if page.previous is None:
+        number = 1
+    previous = None if page.previous is None else \
+        url(1) if number == 2 else url(number - 1, before=page.previous)
+    following = page.next and url(number + 1, after=page.next)
+    return PagerLinks(previous, following, number)
+
+
 def read_page(fetch: Fetch[T], ordering: Ordering, size: int, *, offset: int = 0,
               after: Position | None = None, before: Position | None = None) -> Page[T]:
     """`size` rows of the list: from `offset`, after `after` or before `before`."""

@@ -21,7 +21,15 @@ from console import audit
 from console.extensions import login_manager
 from console.security import Permission, can
 from models import MAX_ID, db
-from models.paging import MAX_OFFSET, CursorError, Ordering, Page, read_page
+from models.paging import (
+    MAX_OFFSET,
+    CursorError,
+    Ordering,
+    Page,
+    PagerLinks,
+    pager_links,
+    read_page,
+)
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
@@ -211,19 +219,15 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
 
         return read_page(fetch, ordering, size, offset=page * size, **positions)
 
-    def pager_urls(self) -> tuple[str | None, str | None, int]:
-        """The previous and next pages' links of the list just read, and its page number."""
+    def pager_links(self) -> PagerLinks:
+        """The previous and next links of the list page just read."""
         args, _ = g.console_list
-        number, page = g.get("console_page", (args.page or 0, None))
-        if page is None:
-            return None, None, number + 1
-        if page.previous is None:
-            number = 0
-        previous = None if page.previous is None else \
-            self._list_url(args.clone(page=None)) if number == 1 else \
-            self._list_url(args.clone(page=number - 1), before=page.previous)
-        following = page.next and self._list_url(args.clone(page=number + 1), after=page.next)
-        return previous, following, number + 1
+        number, page = g.get("console_page", (args.page or 0, Page([], None, None)))
+
+        def page_url(number: int, **cursor: str) -> str:  # Flask-Admin counts pages from 0
+            return self._list_url(args.clone(page=number - 1 or None), **cursor)
+
+        return pager_links(page, number + 1, page_url)
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""

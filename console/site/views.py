@@ -10,7 +10,15 @@ from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
 from models.applications import ApplicationError, submit_application
-from models.paging import MAX_OFFSET, CursorError, Ordering, Position, fetch_from, read_page
+from models.paging import (
+    MAX_OFFSET,
+    CursorError,
+    Ordering,
+    Position,
+    fetch_from,
+    pager_links,
+    read_page,
+)
 
 PLANETS_PER_PAGE = 25
 
@@ -61,17 +69,13 @@ def planets():
         abort(400)  # pages by number stop there; previous/next links go on with cursors
     page = read_page(fetch_from(db.session, query), ordering, PLANETS_PER_PAGE,
                      offset=(number - 1) * PLANETS_PER_PAGE, after=after, before=before)
-    if page.previous is None:
-        number = 1
 
-    def page_url(**cursor: str | int) -> str:
-        return url_for("site.planets", q=query_text or None, type=planet_type or None, **cursor)
+    def page_url(number: int, **cursor: str) -> str:
+        return url_for("site.planets", q=query_text or None, type=planet_type or None,
+                       page=number if number > 1 else None, **cursor)
 
     return render_template(
-        "site/planets.html", planets=page.items, page=number,
-        previous_url=None if page.previous is None else
-        page_url() if number == 2 else page_url(page=number - 1, before=page.previous),
-        next_url=page.next and page_url(page=number + 1, after=page.next),
+        "site/planets.html", planets=page.items, links=pager_links(page, number, page_url),
         q=query_text, planet_type=planet_type, planet_types=list(PlanetType),
     )
 
