@@ -58,10 +58,8 @@ class MissionApplication(db.Model):
     )
     planet_id: Mapped[int] = mapped_column(ForeignKey("planets.id", ondelete="CASCADE"), index=True)
     motivation: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default=ApplicationStatus.PENDING.value,
-                                        index=True)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
-                                                   index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ApplicationStatus.PENDING.value)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reviewed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -95,6 +93,11 @@ class MissionApplication(db.Model):
         self.reviewed_by_id = reviewer.id
         self.reviewed_at = utcnow()
         self.review_note = note
+
+
+# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
+for _column in (MissionApplication.status, MissionApplication.submitted_at):
+    Index(f"ix_mission_applications_{_column.key}_id", _column, MissionApplication.id)
 
 
 def has_pending_application(applicant: User, planet: Planet) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import db
@@ -19,14 +19,14 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The actor's id may outlive the account (SET NULL); the username snapshot keeps the record.
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    actor_username: Mapped[str] = mapped_column(String(254), default="", index=True)
-    action: Mapped[str] = mapped_column(String(50), index=True)
-    target_type: Mapped[str] = mapped_column(String(30), default="", index=True)
+    actor_username: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(50))
+    target_type: Mapped[str] = mapped_column(String(30), default="")
     target_id: Mapped[str] = mapped_column(String(50), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     via: Mapped[str] = mapped_column(String(120), default="")  # "web", "console", "cli", a token
@@ -34,3 +34,9 @@ class AuditEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.target_type}:{self.target_id}>"
+
+
+# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
+for _column in (AuditEvent.at, AuditEvent.action, AuditEvent.actor_username,
+                AuditEvent.target_type):
+    Index(f"ix_audit_events_{_column.key}_id", _column, AuditEvent.id)

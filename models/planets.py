@@ -111,21 +111,21 @@ class Planet(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    planet_type: Mapped[str] = mapped_column(String(20), index=True)
+    planet_type: Mapped[str] = mapped_column(String(20))
     host_star: Mapped[str] = mapped_column(String(100))
-    discovery_year: Mapped[int | None] = mapped_column(Integer, index=True)
-    discovery_method: Mapped[str] = mapped_column(String(20), index=True)
-    mass_earth: Mapped[float | None] = mapped_column(Float, index=True)
-    radius_earth: Mapped[float | None] = mapped_column(Float, index=True)
-    orbital_period_days: Mapped[float | None] = mapped_column(Float, index=True)
-    semi_major_axis_au: Mapped[float | None] = mapped_column(Float, index=True)
-    distance_ly: Mapped[float | None] = mapped_column(Float, index=True)
-    equilibrium_temp_k: Mapped[float | None] = mapped_column(Float, index=True)
+    discovery_year: Mapped[int | None] = mapped_column(Integer)
+    discovery_method: Mapped[str] = mapped_column(String(20))
+    mass_earth: Mapped[float | None] = mapped_column(Float)
+    radius_earth: Mapped[float | None] = mapped_column(Float)
+    orbital_period_days: Mapped[float | None] = mapped_column(Float)
+    semi_major_axis_au: Mapped[float | None] = mapped_column(Float)
+    distance_ly: Mapped[float | None] = mapped_column(Float)
+    equilibrium_temp_k: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
     def __repr__(self) -> str:
@@ -174,9 +174,13 @@ for _column in (Planet.name, Planet.host_star):
     _lowered = func.lower(_column).label(f"lower_{_column.key}")
     Index(f"ix_planets_{_column.key}_pattern", _lowered,
           postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
-# Plain indexes serve sorting by the column as it is shown.
-Index("ix_planets_name", Planet.name)
-Index("ix_planets_host_star", Planet.host_star)
+# Keyset paging sorts by (column, id) and seeks within a run of equal values (models/paging.py);
+# PostgreSQL needs the id in the index for that, and on SQLite it is there anyway (the rowid).
+for _column in (Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
+                Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
+                Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
+                Planet.equilibrium_temp_k, Planet.updated_at):
+    Index(f"ix_planets_{_column.key}_id", _column, Planet.id)
 
 
 def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> ColumnElement[bool]:

@@ -84,8 +84,8 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(String(20))
     email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default=Role.MEMBER.value, index=True)
-    is_active: Mapped[bool] = mapped_column(default=True, index=True)
+    role: Mapped[str] = mapped_column(String(10), default=Role.MEMBER.value)
+    is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Flask-Login's session id; replacing it ends every session and remember-me cookie.
@@ -136,3 +136,7 @@ class User(db.Model):
 # Uniqueness ignoring case is the database's job, so two racing requests cannot both win.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
+for _column in (User.username, User.email, User.role, User.is_active, User.created_at,
+                User.last_login_at):
+    Index(f"ix_users_{_column.key}_id", _column, User.id)
