@@ -210,6 +210,21 @@ def plan_lists(bench: Bench, apps: Apps) -> None:
     bench.console(apps, f"site.p1@{at}", f"GET /planets page 1 @{at}", "/planets")
 
 
+def plan_deep_pages(bench: Bench, apps: Apps, area: str, title: str, path: str,
+                    first_next: str, key: ColumnElement, per_page: int, *,
+                    zero_based: bool = False) -> None:
+    """Page DEEP_PAGE by the pager's Next link, and the deepest page a number reaches."""
+    at = apps.label
+    page = deep_page(apps.database.planets, per_page)
+    bench.console(apps, f"{area}.deep@{at}", f"{title} page {page:,} by the Next link @{at}",
+                  link_at_depth(apps.console, first_next, key, per_page, page,
+                                zero_based=zero_based))
+    page = deepest_numbered_page(per_page)
+    bench.console(apps, f"{area}.numbered@{at}",
+                  f"{title} page {page:,} by number, the deepest one @{at}",
+                  f"{path}?page={page - 1 if zero_based else page}")
+
+
 def plan_console_at_scale(bench: Bench, apps: Apps) -> None:
     at = apps.label
     view = admin_view(apps.console, "planet")
@@ -221,15 +236,8 @@ def plan_console_at_scale(bench: Bench, apps: Apps) -> None:
         shown = (page_number(last) or 0) + 1  # Flask-Admin counts pages from 0
         bench.console(apps, f"console.last@{at}",
                       f"console page {shown:,}, the furthest link of page 1's pager @{at}", last)
-    page = deep_page(apps.database.planets, view.page_size)
-    bench.console(apps, f"console.deep@{at}",
-                  f"console page {page:,} by the pager's Next link @{at}",
-                  link_at_depth(apps.console, next_link(html), Planet.name, view.page_size, page,
-                                zero_based=True))
-    page = deepest_numbered_page(view.page_size)
-    bench.console(apps, f"console.numbered@{at}",
-                  f"console page {page:,} by number, the deepest one @{at}",
-                  f"{CONSOLE}?page={page - 1}")
+    plan_deep_pages(bench, apps, "console", "console", CONSOLE, next_link(html), Planet.name,
+                    view.page_size, zero_based=True)
     for name, index in sort_indexes(view, sortable_names(view)).items():
         bench.console(apps, f"console.sort.{name}@{at}", f"console sort by {name} @{at}",
                       f"{CONSOLE}?sort={index}")
@@ -242,30 +250,18 @@ def plan_api_and_site_at_scale(bench: Bench, apps: Apps) -> None:
     from console.site.views import PLANETS_PER_PAGE
 
     at = apps.label
-    client, planets = apps.console_client, apps.database.planets
-    page = deep_page(planets, DEFAULT_PER_PAGE)
-    first_next = client.get("/api/planets").get_json()["next"]
-    bench.console(apps, f"api.deep@{at}", f"GET /api/planets page {page:,} by next link @{at}",
-                  link_at_depth(apps.console, first_next, Planet.name_key(), DEFAULT_PER_PAGE,
-                                page))
-    page = deepest_numbered_page(DEFAULT_PER_PAGE)
-    bench.console(apps, f"api.numbered@{at}",
-                  f"GET /api/planets page {page:,} by number, the deepest one @{at}",
-                  f"/api/planets?page={page}")
+    client = apps.console_client
+    plan_deep_pages(bench, apps, "api", "GET /api/planets", "/api/planets",
+                    client.get("/api/planets").get_json()["next"], Planet.name_key(),
+                    DEFAULT_PER_PAGE)
     for name in SORT_COLUMNS:
         bench.console(apps, f"api.sort.{name}@{at}", f"GET /api/planets sort={name} @{at}",
                       f"/api/planets?sort={name}")
     bench.console(apps, f"api.search@{at}", f"GET /api/planets q={SEARCH} @{at}",
                   f"/api/planets?q={SEARCH}")
-    page = deep_page(planets, PLANETS_PER_PAGE)
-    first_next = next_link(client.get("/planets").get_data(as_text=True))
-    bench.console(apps, f"site.deep@{at}", f"GET /planets page {page:,} by Next link @{at}",
-                  link_at_depth(apps.console, first_next, Planet.name_key(), PLANETS_PER_PAGE,
-                                page))
-    page = deepest_numbered_page(PLANETS_PER_PAGE)
-    bench.console(apps, f"site.numbered@{at}",
-                  f"GET /planets page {page:,} by number, the deepest one @{at}",
-                  f"/planets?page={page}")
+    plan_deep_pages(bench, apps, "site", "GET /planets", "/planets",
+                    next_link(client.get("/planets").get_data(as_text=True)), Planet.name_key(),
+                    PLANETS_PER_PAGE)
     bench.console(apps, f"site.search@{at}", f"GET /planets q={SEARCH} @{at}",
                   f"/planets?q={SEARCH}")
 
