@@ -7,6 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from console.admin.applications import ApplicationView
+from console.admin.assets import static_url
 from console.admin.audit_log import AuditView
 from console.admin.dashboard import ConsoleIndexView
 from console.admin.planets import PlanetView
@@ -31,4 +32,5 @@ def init_admin(app: Flask) -> Admin:
                                    endpoint="application"))
     admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="token"))
     admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    app.jinja_env.globals["static_url"] = static_url
     return admin

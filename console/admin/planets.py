@@ -91,10 +91,7 @@ class PlanetView(ConsoleModelView):
         IntGreaterFilter(Planet.discovery_year, "Discovered after"),
         IntSmallerFilter(Planet.discovery_year, "Discovered before"),
     ]
-    column_formatters = {
-        "planet_type": lambda view, context, model, name: model.type_label,
-        "discovery_method": lambda view, context, model, name: model.method_label,
-    }
+    column_choices = CHOICES  # list and details show the labels, as the filters do
     column_details_list = ["id", *audit_fields, "created_at", "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
