@@ -42,6 +42,7 @@ from sqlalchemy.engine import make_url
 from console import accounts, create_app, tokens
 from console.config import normalise_database_url
 from models import Planet, Role, db
+from models.paging import MAX_OFFSET
 from seed.catalog import seed_catalog
 from seed.synthetic import load_synthetic
 
@@ -189,7 +190,7 @@ def actions(base: str, planet_ids: list[int], api_token: str, user: int, log: Us
     def get(path: Callable[[], str]) -> Send:
         return lambda browser: browser.get(f"{base}{path()}", timeout=TIMEOUT)
 
-    pages = max(1, len(planet_ids) // 25)
+    pages = max(1, min(len(planet_ids), MAX_OFFSET) // 25)  # the pages a number reaches
     searches = ["Kepler", "TRAPPIST", "HD", "Synthetic-0001"]
     return [
         (15, "dashboard /", get(lambda: "/")),
