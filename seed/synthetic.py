@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from models import Planet, db
 from models.planets import DiscoveryMethod, PlanetType
@@ -120,4 +120,9 @@ def load_synthetic(count: int, progress: Callable[[int], None] | None = None) ->
             remaining -= size
             if progress:
                 progress(size)
+    if dialect.name == "postgresql" and count >= REINDEX_THRESHOLD:
+        # PostgreSQL plans from table statistics, which a bulk load leaves stale until
+        # autovacuum's next pass: a prefix search then walked the whole name index.
+        db.session.execute(text("ANALYZE planets"))
+        db.session.commit()
     return first

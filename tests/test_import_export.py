@@ -184,3 +184,17 @@ def test_synthetic_count_must_be_positive(runner):
     result = runner.invoke(seed_command, ["--synthetic", "0"])
     assert result.exit_code == 1
     assert result.output == "Error: --synthetic needs a number of planets of at least 1.\n"
+
+
+def test_bulk_synthetic_load_refreshes_postgresql_planner_statistics(app, monkeypatch):
+    """Without fresh statistics PostgreSQL planned a prefix search as a walk of the whole name
+    index (0.6 s at a million planets instead of 4 ms)."""
+    monkeypatch.setattr(synthetic, "REINDEX_THRESHOLD", 50)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("planner statistics are PostgreSQL's")
+        synthetic.load_synthetic(101)
+        analysed = db.session.scalar(text(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = 'planets'"))
+    assert analysed > 0
