@@ -33,8 +33,20 @@ Fetch = Callable[[Sequence[ColumnElement[bool]], Sequence[ColumnElement[Any]], i
                  Sequence[tuple[T, Any, int]]]
 
 
-class CursorError(ValueError):
+class PagingError(ValueError):
+    """A page this list does not serve; the message says why."""
+
+
+class CursorError(PagingError):
     """A cursor that this list did not make."""
+
+
+class PageTooDeep(PagingError):
+    """A page by number past the first MAX_OFFSET rows."""
+
+    def __init__(self) -> None:
+        super().__init__(f"pages by number reach the first {MAX_OFFSET:,} rows; follow the next "
+                         "links for the ones after")
 
 
 @dataclass(frozen=True)
@@ -166,18 +178,22 @@ def pager_links(page: Page[Any], number: int, url: Callable[..., str]) -> PagerL
 
 
 def read_page(fetch: Fetch[T], ordering: Ordering, size: int, *, offset: int = 0,
-              after: Position | None = None, before: Position | None = None) -> Page[T]:
-    """`size` rows of the list: from `offset`, after `after` or before `before`."""
+              after: str | None = None, before: str | None = None) -> Page[T]:
+    """`size` rows of the list: after the cursor `after`, before the cursor `before`, or else
+    from `offset`. CursorError for a cursor of another list, PageTooDeep for an offset past
+    MAX_OFFSET."""
     if before is not None:
-        rows = _seek(fetch, ordering.reversed(), before, size + 1)[::-1]
+        rows = _seek(fetch, ordering.reversed(), ordering.position(before), size + 1)[::-1]
         if len(rows) <= size:  # the start of the list: show the whole first page
             return read_page(fetch, ordering, size)
         more_before, more_after = True, True
         rows = rows[-size:]
     elif after is not None:
-        rows = _seek(fetch, ordering, after, size + 1)
+        rows = _seek(fetch, ordering, ordering.position(after), size + 1)
         more_before, more_after = True, len(rows) > size
         rows = rows[:size]
+    elif offset >= MAX_OFFSET:
+        raise PageTooDeep
     else:
         rows = list(fetch([], ordering.order_by(), size + 1, offset))
         more_before, more_after = offset > 0, len(rows) > size

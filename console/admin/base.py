@@ -25,15 +25,7 @@ from console.admin import rows
 from console.extensions import login_manager
 from console.security import Permission, can
 from models import MAX_ID, db
-from models.paging import (
-    MAX_OFFSET,
-    CursorError,
-    Ordering,
-    Page,
-    PagerLinks,
-    pager_links,
-    read_page,
-)
+from models.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
@@ -200,19 +192,16 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
 
     def _read_page(self, query, ordering: Ordering, page: int, size: int) -> Page[Any]:
         _, cursor = g.get("console_list", (None, {}))
-        try:
-            positions = {name: ordering.position(value) for name, value in cursor.items()}
-        except CursorError:
-            abort(400)
-        if not positions and page * size >= MAX_OFFSET:
-            abort(400)  # pages by number stop there; previous/next links go on with cursors
         listed = query.order_by(None).add_columns(ordering.key, self.model.id)
 
         def fetch(conditions, order, limit, offset):
             return listed.filter(*conditions).order_by(*order).limit(limit).offset(
                 offset or None).all()
 
-        return read_page(fetch, ordering, size, offset=page * size, **positions)
+        try:
+            return read_page(fetch, ordering, size, offset=page * size, **cursor)
+        except PagingError:  # a cursor we did not make, or a page number too deep
+            abort(400)
 
     def pager_links(self) -> PagerLinks:
         """The previous and next links of the list page just read."""

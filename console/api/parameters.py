@@ -14,15 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from console.errors import ApiError
 from models import MAX_ID, DiscoveryMethod, Planet, PlanetType, db
-from models.paging import (
-    MAX_CURSOR_LENGTH,
-    MAX_OFFSET,
-    CursorError,
-    Ordering,
-    Page,
-    fetch_from,
-    read_page,
-)
+from models.paging import CursorError, Ordering, Page, PageTooDeep, fetch_from, read_page
 
 MAX_PLANET_ID = MAX_ID
 DEFAULT_PER_PAGE = 25
@@ -64,12 +56,6 @@ def _choice(raw: str, choices: list[str]) -> str:
     return raw
 
 
-def _cursor_text(raw: str) -> str:
-    if not raw or len(raw) > MAX_CURSOR_LENGTH:
-        raise ValueError("is not a cursor of this list")
-    return raw
-
-
 def _search_text(raw: str) -> str:
     if len(raw) > MAX_SEARCH_LENGTH:
         raise ValueError(f"must be at most {MAX_SEARCH_LENGTH} characters")
@@ -88,7 +74,7 @@ class PlanetListQuery:
     discovered_to: int | None = None
     q: str = ""
     sort: str = DEFAULT_SORT
-    after: str = ""
+    after: str | None = None
 
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> PlanetListQuery:
@@ -102,7 +88,7 @@ class PlanetListQuery:
             "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
             "q": _search_text,
             "sort": lambda raw: _choice(raw, SORT_VALUES),
-            "after": _cursor_text,
+            "after": str,  # checked when the page is read (models.paging)
         }
         values: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
@@ -113,23 +99,9 @@ class PlanetListQuery:
                 values[name] = read(args[name])
             except ValueError as error:
                 errors[name] = [str(error)]
-        query = cls(**values)
-        if not errors:
-            errors = query._position_errors()
         if errors:
             raise ApiError(400, "Some query parameters are not valid.", fields=errors)
-        return query
-
-    def _position_errors(self) -> dict[str, list[str]]:
-        if self.after:
-            try:
-                self.ordering().position(self.after)
-            except CursorError as error:
-                return {"after": [str(error)]}
-        elif (self.page - 1) * self.per_page >= MAX_OFFSET:
-            return {"page": [f"pages by number reach the first {MAX_OFFSET:,} planets; "
-                             "follow the next links for the ones after"]}
-        return {}
+        return cls(**values)
 
     def ordering(self) -> Ordering:
         descending = self.sort.startswith("-")
@@ -137,7 +109,8 @@ class PlanetListQuery:
                            SORT_COLUMNS[self.sort.removeprefix("-")], Planet.id, descending)
 
     def read(self) -> Page[Planet]:
-        """This page's planets, and the cursor of the next page."""
+        """This page's planets, and the cursor of the next page; a 400 ApiError names a
+        cursor of another list or a page number too deep."""
         ordering = self.ordering()
         query = select(Planet, ordering.key, Planet.id)
         if self.type:
@@ -150,11 +123,13 @@ class PlanetListQuery:
             query = query.where(Planet.discovery_year <= self.discovered_to)
         if self.q:
             query = query.where(Planet.search(self.q, db.engine.dialect.name))
-        fetch = fetch_from(db.session, query)
-        if self.after:
-            return read_page(fetch, ordering, self.per_page,
-                             after=ordering.position(self.after))
-        return read_page(fetch, ordering, self.per_page, offset=(self.page - 1) * self.per_page)
+        try:
+            return read_page(fetch_from(db.session, query), ordering, self.per_page,
+                             offset=(self.page - 1) * self.per_page, after=self.after)
+        except (CursorError, PageTooDeep) as error:
+            field = "after" if isinstance(error, CursorError) else "page"
+            raise ApiError(400, "Some query parameters are not valid.",
+                           fields={field: [str(error)]}) from None
 
     def args_for_next(self, cursor: str) -> dict[str, Any]:
         """The query string of the next page of the same list, without defaults or blanks."""

@@ -10,15 +10,7 @@ from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
 from models.applications import ApplicationError, submit_application
-from models.paging import (
-    MAX_OFFSET,
-    CursorError,
-    Ordering,
-    Position,
-    fetch_from,
-    pager_links,
-    read_page,
-)
+from models.paging import Ordering, PagingError, fetch_from, pager_links, read_page
 
 PLANETS_PER_PAGE = 25
 
@@ -40,17 +32,6 @@ def _page_number() -> int:
     return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= MAX_ID else 1
 
 
-def _position(ordering: Ordering, name: str) -> Position | None:
-    """The position a previous/next link's cursor names; 400 for a cursor we did not make."""
-    cursor = request.args.get(name)
-    if cursor is None:
-        return None
-    try:
-        return ordering.position(cursor)
-    except CursorError:
-        abort(400)
-
-
 @bp.route("/planets")
 def planets():
     query_text = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100]
@@ -64,11 +45,12 @@ def planets():
     if planet_type:
         query = query.where(Planet.planet_type == planet_type)
     number = _page_number()
-    after, before = _position(ordering, "after"), _position(ordering, "before")
-    if after is None and before is None and (number - 1) * PLANETS_PER_PAGE >= MAX_OFFSET:
-        abort(400)  # pages by number stop there; previous/next links go on with cursors
-    page = read_page(fetch_from(db.session, query), ordering, PLANETS_PER_PAGE,
-                     offset=(number - 1) * PLANETS_PER_PAGE, after=after, before=before)
+    try:
+        page = read_page(fetch_from(db.session, query), ordering, PLANETS_PER_PAGE,
+                         offset=(number - 1) * PLANETS_PER_PAGE,
+                         after=request.args.get("after"), before=request.args.get("before"))
+    except PagingError:  # a cursor we did not make, or a page number too deep
+        abort(400)
 
     def page_url(number: int, **cursor: str) -> str:
         return url_for("site.planets", q=query_text or None, type=planet_type or None,
