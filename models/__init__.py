@@ -1,7 +1,9 @@
 """SQLAlchemy models; `db` is created here, unbound, and bound by the app factory."""
 
+from typing import Any
+
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Index, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so migrations can alter and drop them on every database.
@@ -21,6 +23,18 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 MAX_ID = 2**31 - 1  # the range of an integer id column on every database
+
+
+def sort_indexes(*columns: Any) -> None:
+    """An index ix_<table>_<column>_id on (column, id) for each sort key of a model's list.
+
+    Keyset paging (models/paging.py) sorts by the key, then the id, and seeks within a run of
+    equal values; PostgreSQL answers that from the index only when the index holds the id
+    (SQLite's indexes end with it anyway).
+    """
+    for column in columns:
+        model = column.class_
+        Index(f"ix_{model.__tablename__}_{column.key}_id", column, model.id)
 
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402

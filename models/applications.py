@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Tex
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db
+from models import db, sort_indexes
 from models.planets import Planet
 from models.users import User
 
@@ -95,9 +95,7 @@ class MissionApplication(db.Model):
         self.review_note = note
 
 
-# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
-for _column in (MissionApplication.status, MissionApplication.submitted_at):
-    Index(f"ix_mission_applications_{_column.key}_id", _column, MissionApplication.id)
+sort_indexes(MissionApplication.status, MissionApplication.submitted_at)
 
 
 def has_pending_application(applicant: User, planet: Planet) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db
+from models import db, sort_indexes
 
 
 def utcnow() -> datetime:
@@ -36,7 +36,4 @@ class AuditEvent(db.Model):
         return f"<AuditEvent {self.id} {self.action} {self.target_type}:{self.target_id}>"
 
 
-# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
-for _column in (AuditEvent.at, AuditEvent.action, AuditEvent.actor_username,
-                AuditEvent.target_type):
-    Index(f"ix_audit_events_{_column.key}_id", _column, AuditEvent.id)
+sort_indexes(AuditEvent.at, AuditEvent.action, AuditEvent.actor_username, AuditEvent.target_type)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db
+from models import db, sort_indexes
 
 EARLIEST_DISCOVERY_YEAR = 1600  # the telescope; planets known since antiquity have no year
 LATEST_DISCOVERY_YEAR_CHECK = 2100  # the database's bound; the schema refuses future years
@@ -174,13 +174,10 @@ for _column in (Planet.name, Planet.host_star):
     _lowered = func.lower(_column).label(f"lower_{_column.key}")
     Index(f"ix_planets_{_column.key}_pattern", _lowered,
           postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
-# Keyset paging sorts by (column, id) and seeks within a run of equal values (models/paging.py);
-# PostgreSQL needs the id in the index for that, and on SQLite it is there anyway (the rowid).
-for _column in (Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
-                Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
-                Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
-                Planet.equilibrium_temp_k, Planet.updated_at):
-    Index(f"ix_planets_{_column.key}_id", _column, Planet.id)
+sort_indexes(Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
+             Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
+             Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
+             Planet.equilibrium_temp_k, Planet.updated_at)
 
 
 def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> ColumnElement[bool]:

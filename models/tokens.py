@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db
+from models import db, sort_indexes
 from models.users import User, utcnow
 
 MAX_TOKEN_NAME_LENGTH = 50
@@ -79,6 +79,4 @@ class ApiToken(db.Model):
 # log always points at one token.
 Index("uq_api_tokens_user_id_name_lower", ApiToken.user_id, func.lower(ApiToken.name),
       unique=True)
-# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
-for _column in (ApiToken.name, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at):
-    Index(f"ix_api_tokens_{_column.key}_id", _column, ApiToken.id)
+sort_indexes(ApiToken.name, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)

@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, DateTime, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import db
+from models import db, sort_indexes
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,20}")
 MIN_PASSWORD_LENGTH = 10
@@ -136,7 +136,5 @@ class User(db.Model):
 # Uniqueness ignoring case is the database's job, so two racing requests cannot both win.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
-# The console's sort keys, each with the id that breaks its ties (keyset paging, models/paging.py).
-for _column in (User.username, User.email, User.role, User.is_active, User.created_at,
-                User.last_login_at):
-    Index(f"ix_users_{_column.key}_id", _column, User.id)
+sort_indexes(User.username, User.email, User.role, User.is_active, User.created_at,
+             User.last_login_at)
