@@ -11,17 +11,13 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from console import accounts, tokens
-from models import Role, User, db
-from seed.catalog import (
-    catalog_size,
-    csv_chunks,
-    import_rows,
-    planet_batches,
-    read_csv,
-    seed_catalog,
-)
-from seed.synthetic import load_synthetic
+from console.audit import Source
+from console.errors import sentence
+from console.planet_csv import csv_chunks, planet_batches, read_csv
+from console.services import accounts, api_tokens, planets
+from models import Planet, Role, User, db
+from models.errors import DomainError
+from seed import catalog_size
 
 ROLES = ", ".join(role.value for role in Role)
 
@@ -41,8 +37,8 @@ def _user(username: str) -> User:
 def _update(username: str, **changes: object) -> User:
     user = _user(username)
     try:
-        accounts.update_account(user, via="cli", **changes)
-    except accounts.AccountError as error:
+        accounts.update_account(user, via=Source.CLI, **changes)
+    except DomainError as error:
         _fail(error.message)
     return user
 
@@ -63,8 +59,8 @@ def create_user_command(username: str, email: str, role: str, password_stdin: bo
     """Create an account with the same rules as the registration form."""
     password = _read_password(password_stdin)
     try:
-        user = accounts.create_account(username, email, password, role, via="cli")
-    except accounts.AccountError as error:
+        user = accounts.create_account(username, email, password, role, via=Source.CLI)
+    except DomainError as error:
         _fail(f"{error.field}: {error.message}")
     click.echo(f"Created {user.role} {user.username!r}.")
 
@@ -98,8 +94,8 @@ def ensure_admin_command(username: str, email: str) -> None:
         return
     password = secrets.token_urlsafe(15)
     try:
-        accounts.create_account(username, email, password, Role.ADMIN, via="cli")
-    except accounts.AccountError as error:
+        accounts.create_account(username, email, password, Role.ADMIN, via=Source.CLI)
+    except DomainError as error:
         _fail(f"Could not create the first admin: {error.field}: {error.message}")
     click.echo(
         "\nCreated the first admin account. This password is shown only once; "
@@ -124,11 +120,11 @@ def seed_command(synthetic: int | None) -> None:
         _fail("--synthetic needs a number of planets of at least 1.")
     if synthetic:
         with _progress_bar(synthetic, "Synthetic planets") as bar:
-            load_synthetic(synthetic, progress=bar.update)
+            planets.load_synthetic(synthetic, progress=bar.update)
         click.echo(f"Added {synthetic} synthetic planets.")
         return
     with _progress_bar(catalog_size(), "Planets catalog") as bar:
-        result = seed_catalog(progress=bar.update)
+        result = planets.seed_catalog(progress=bar.update)
     if result.problems:
         _fail(f"The seed catalog has bad rows: {result.problems[0]}")
     click.echo(f"Catalog loaded: {result.created} added, {result.unchanged} already present.")
@@ -145,10 +141,12 @@ def import_planets_command(csv_file: str, skip_invalid: bool, update: bool) -> N
         with open(csv_file, newline="", encoding="utf-8-sig") as stream:
             rows = list(read_csv(stream))
         with _progress_bar(len(rows), "Importing") as bar:
-            result = import_rows(rows, update=update, skip_invalid=skip_invalid,
-                                 progress=bar.update)
+            result = planets.import_rows(rows, update=update, skip_invalid=skip_invalid,
+                                         progress=bar.update, via_detail=csv_file)
     except OSError as error:
         _fail(f"Cannot read {csv_file}: {error.strerror}")
+    except DomainError as error:
+        _fail(f"{csv_file}: {error.message}; nothing was imported")
     except (ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
         _fail(f"{csv_file}: {error}")
     for problem in result.problems:
@@ -181,16 +179,51 @@ def create_token_command(username: str, name: str) -> None:
     """Create an API token for an editor or admin and print it; it is shown only once."""
     user = _user(username)
     try:
-        token, secret = tokens.create_token(user, name, via="cli")
-    except tokens.TokenError as error:
+        token, secret = api_tokens.create_token(user, name, via=Source.CLI)
+    except DomainError as error:
         _fail(error.message)
     click.echo(f"Created API token {token.name!r} for {user.username!r}; "
                "it is shown only this once:", err=True)
     click.echo(secret)
 
 
+def _planet(name: str) -> Planet:
+    planet = Planet.find_by_name(name)
+    if planet is None:
+        _fail(f"No planet named {name!r}.")
+    return planet
+
+
+@click.command("delete-planet")
+@with_appcontext
+@click.argument("name")
+def delete_planet_command(name: str) -> None:
+    """Delete a planet; one that mission applications refer to is refused: archive it."""
+    planet = _planet(name)
+    try:
+        planets.delete([planet], via=Source.CLI)
+    except DomainError as error:
+        _fail(sentence(error.message))
+    click.echo(f"Deleted {name!r}.")
+
+
+@click.command("archive-planet")
+@with_appcontext
+@click.argument("name")
+@click.option("--undo", is_flag=True, help="Bring an archived planet back instead.")
+def archive_planet_command(name: str, undo: bool) -> None:
+    """Archive a planet: it leaves the public catalog and the API's default list."""
+    planet = _planet(name)
+    try:
+        planets.set_archived([planet], not undo, via=Source.CLI)
+    except DomainError as error:
+        _fail(sentence(error.message))
+    click.echo(f"{planet.name!r} is {'back in the catalog' if undo else 'archived'}.")
+
+
 def register_cli(app: Flask) -> None:
     for command in (create_user_command, set_role_command, deactivate_command,
                     ensure_admin_command, seed_command, import_planets_command,
-                    export_planets_command, create_token_command):
+                    export_planets_command, create_token_command, delete_planet_command,
+                    archive_planet_command):
         app.cli.add_command(command)

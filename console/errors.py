@@ -33,6 +33,12 @@ MESSAGES = {
 }
 
 
+def sentence(message: str) -> str:
+    """A service's message ("must be a number", "a planet named ... exists") as a sentence."""
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "?", "!")) else f"{message}."
+
+
 class ApiError(Exception):
     """A refused API request, answered in the JSON error shape; `headers` go with it."""
 

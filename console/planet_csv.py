@@ -1,31 +1,31 @@
-"""The planets catalog as CSV: reading and validating rows, importing them, exporting them.
+"""The planets catalog as CSV, the import and export format: reading and validating rows,
+writing lines. Storing them is the planets service's job (console/services/planets.py).
 
-The real catalog in seed/planets.csv, `flask import-planets` and `flask export-planets` all use
-these functions, and every row passes the one planet schema (models.planets.clean_planet).
+Text a spreadsheet would run as a formula (CSV injection) is written with an apostrophe in
+front, and so is text that begins with an apostrophe; reading takes one leading apostrophe off
+again, so an export read back by the import gives the same values.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Row, String, case, cast, func, literal, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Float, Row, String, case, cast, func, literal, select
 
 from models import Planet, db
-from models.planets import PLANET_FIELDS, PlanetValidationError, clean_planet
+from models.errors import DomainError
+from models.planets import PLANET_FIELDS, clean_planet
 
-CATALOG_FILE = Path(__file__).with_name("planets.csv")
 CSV_COLUMNS = [f.name for f in PLANET_FIELDS]
 TEXT_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "text"}
 CHOICE_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "choice"}
-BATCH_SIZE = 500
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-Progress = Callable[[int], None]
+FLOAT_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "float"}
+GUARD = "'"
+# What a spreadsheet runs as a formula, and the guard itself (so that it can be taken off).
+GUARDED_PREFIXES = ("=", "+", "-", "@", "\t", "\r", GUARD)
 
 
 @dataclass(frozen=True)
@@ -38,19 +38,6 @@ class RowProblem:
         return f"line {self.line}: {self.field}: {self.message}"
 
 
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    stored: bool = False
-
-    @property
-    def invalid_lines(self) -> int:
-        return len({problem.line for problem in self.problems})
-
-
 def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) pairs; the header is line 1. Raises ValueError on a bad header."""
     reader = csv.DictReader(stream)
@@ -60,7 +47,14 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     if missing:
         raise ValueError(f"the CSV header lacks the column(s): {', '.join(sorted(missing))}")
     for row in reader:
-        yield reader.line_num, row  # cells beyond the header sit under the key None
+        # Cells beyond the header sit under the key None.
+        yield reader.line_num, {key: unguarded(value) if key in TEXT_COLUMNS else value
+                                for key, value in row.items()}
+
+
+def unguarded(cell: str | None) -> str | None:
+    """A text cell without the apostrophe that the export puts in front of formulas."""
+    return cell[1:] if cell and cell.startswith(GUARD) else cell
 
 
 def validate_rows(
@@ -76,10 +70,10 @@ def validate_rows(
             continue
         try:
             clean = clean_planet({k: v for k, v in row.items() if k in CSV_COLUMNS})
-        except PlanetValidationError as error:
+        except DomainError as error:
             problems.extend(
                 RowProblem(line, name, message)
-                for name, messages in error.errors.items()
+                for name, messages in error.fields.items()
                 for message in messages
             )
             continue
@@ -94,70 +88,22 @@ def validate_rows(
     return valid, problems
 
 
-def _existing_by_name(names: list[str]) -> dict[str, Planet]:
-    planets = db.session.scalars(select(Planet).where(func.lower(Planet.name).in_(names)))
-    return {planet.name.lower(): planet for planet in planets}
-
-
-def import_rows(
-    rows: Iterable[tuple[int, dict[str, str]]],
-    *,
-    update: bool = False,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """Store valid rows in one transaction: all or nothing unless `skip_invalid`.
-
-    Names already in the catalog are left as they are unless `update` is set, which makes
-    loading the same file twice change nothing.
-    """
-    valid, problems = validate_rows(rows)
-    result = ImportResult(problems=problems)
-    if problems and not skip_invalid:
-        return result
-    try:
-        for start in range(0, len(valid), BATCH_SIZE):
-            batch = valid[start : start + BATCH_SIZE]
-            existing = _existing_by_name([clean["name"].lower() for _, clean in batch])
-            for _, clean in batch:
-                planet = existing.get(clean["name"].lower())
-                if planet is None:
-                    db.session.add(Planet(**clean))
-                    result.created += 1
-                elif update and any(getattr(planet, k) != v for k, v in clean.items()):
-                    planet.apply(clean)
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
-            db.session.flush()
-            if progress:
-                progress(len(batch))
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ValueError(
-            "another change stored one of these names meanwhile; nothing was stored, try again"
-        ) from None
-    result.stored = True
-    return result
-
-
-def seed_catalog(progress: Progress | None = None) -> ImportResult:
-    """Load the real catalog; running it again changes nothing."""
-    with CATALOG_FILE.open(newline="", encoding="utf-8") as stream:
-        return import_rows(read_csv(stream), progress=progress)
-
-
-def catalog_size() -> int:
-    with CATALOG_FILE.open(newline="", encoding="utf-8") as stream:
-        return sum(1 for _ in csv.DictReader(stream))
-
-
 def spreadsheet_safe(column: ColumnElement[str]) -> ColumnElement[str]:
     """`column` with text a spreadsheet would run as a formula (CSV injection) prefixed by an
     apostrophe, worked out by the database so a million rows cost no Python per cell."""
     first = func.substr(column, 1, 1)
-    return case((first.in_(FORMULA_PREFIXES), literal("'") + column), else_=column)
+    return case((first.in_(GUARDED_PREFIXES), literal(GUARD) + column), else_=column)
+
+
+def _exact_text(column: ColumnElement[float]) -> ColumnElement[str]:
+    """A float as text that reads back as the same float. PostgreSQL writes the shortest such
+    text itself; SQLite's CAST keeps 15 digits, so there the 15-digit form is used when it
+    reads back exactly, else 17 digits."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return cast(column, String)
+    short = cast(column, String)
+    return case((column.is_(None), None), (cast(short, Float) == column, short),
+                else_=func.printf("%!.17g", column))
 
 
 def _csv_cell(name: str) -> ColumnElement[str]:
@@ -167,6 +113,8 @@ def _csv_cell(name: str) -> ColumnElement[str]:
     if name in TEXT_COLUMNS or name in CHOICE_COLUMNS:
         text = spreadsheet_safe(column) if name in TEXT_COLUMNS else column
         return literal('"') + func.replace(func.coalesce(text, ""), '"', '""') + literal('"')
+    if name in FLOAT_COLUMNS:
+        return func.coalesce(_exact_text(column), "")
     return func.coalesce(cast(column, String), "")
 
 

@@ -94,6 +94,9 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            # One transaction per migration: SQLite applies PRAGMA foreign_keys only outside a
+            # transaction, which a table rebuild (0007) needs.
+            transaction_per_migration=True,
             **conf_args
         )
 

@@ -1,9 +1,11 @@
 """SQLAlchemy models; `db` is created here, unbound, and bound by the app factory."""
 
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Index, MetaData
+from sqlalchemy import CheckConstraint, Index, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so migrations can alter and drop them on every database.
@@ -23,6 +25,18 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 MAX_ID = 2**31 - 1  # the range of an integer id column on every database
+# SQLite hands a deleted row's id to the next row unless the table says AUTOINCREMENT; ids are
+# never reused, so audit events and old links never point at another record.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    """A CHECK constraint that `column` holds one of the enum's values."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in values)})", name=name)
 
 
 def sort_indexes(*columns: Any) -> None:
@@ -36,10 +50,10 @@ def sort_indexes(*columns: Any) -> None:
         model = column.class_
         Index(f"ix_{model.__tablename__}_{column.key}_id", column, model.id)
 
+from models.api_tokens import ApiToken  # noqa: E402
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
-from models.tokens import ApiToken  # noqa: E402
 from models.users import Role, User  # noqa: E402
 
 __all__ = [

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db, sort_indexes
-from models.users import User, utcnow
+from models import NEVER_REUSE_IDS, db, sort_indexes, utcnow
+from models.users import User
 
 MAX_TOKEN_NAME_LENGTH = 50
 PREFIX_LENGTH = 8
@@ -36,10 +36,11 @@ def token_name_problem(name: str) -> str | None:
 
 class ApiToken(db.Model):
     __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),)
+    __table_args__ = (CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+                      NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(MAX_TOKEN_NAME_LENGTH))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     prefix: Mapped[str] = mapped_column(String(PREFIX_LENGTH))  # shown to tell tokens apart

@@ -1,19 +1,26 @@
-"""Mission applications: a member asks to travel to a planet; staff approve or reject."""
+"""Mission applications: a member asks to travel to a planet; staff approve or reject.
+
+The life cycle is one table, TRANSITIONS: an application starts pending and leaves that state
+once, by a review (approved, rejected) or by its applicant (withdrawn). The database holds the
+same rules as CHECK constraints (a decided application names when; an undecided one has no
+review) and a version number, so two reviews of one application cannot both be stored.
+The applications service (console/services/applications.py) is the only writer.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models import db, sort_indexes
+from models import NEVER_REUSE_IDS, db, one_of, sort_indexes, utcnow
 from models.planets import Planet
 from models.users import User
 
 MAX_MOTIVATION_LENGTH = 2000
+MAX_REVIEW_NOTE_LENGTH = 2000
 
 
 class ApplicationStatus(StrEnum):
@@ -22,24 +29,44 @@ class ApplicationStatus(StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
 
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
-class ApplicationError(ValueError):
-    """A refused change of an application's status."""
+
+class Transition(StrEnum):
+    """Who moves an application on: its reviewers or its applicant."""
+
+    REVIEW = "review"
+    WITHDRAW = "withdraw"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# (from, to) -> the kind of transition that may make it; any other change of status is refused.
+TRANSITIONS: dict[tuple[ApplicationStatus, ApplicationStatus], Transition] = {
+    (ApplicationStatus.PENDING, ApplicationStatus.APPROVED): Transition.REVIEW,
+    (ApplicationStatus.PENDING, ApplicationStatus.REJECTED): Transition.REVIEW,
+    (ApplicationStatus.PENDING, ApplicationStatus.WITHDRAWN): Transition.WITHDRAW,
+}
+DECIDED = (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)
+
+
+def _listed(statuses: tuple[ApplicationStatus, ...]) -> str:
+    return ", ".join(repr(status.value) for status in statuses)
 
 
 class MissionApplication(db.Model):
     __tablename__ = "mission_applications"
     __table_args__ = (
-        CheckConstraint(
-            f"status IN ({', '.join(repr(s.value) for s in ApplicationStatus)})",
-            name="status_known",
-        ),
+        one_of("status", ApplicationStatus, "status_known"),
         CheckConstraint(
             f"length(motivation) BETWEEN 1 AND {MAX_MOTIVATION_LENGTH}", name="motivation_length"
+        ),
+        # A decided application says when; an undecided one carries no review.
+        CheckConstraint(
+            f"(status IN ({_listed(DECIDED)}) AND reviewed_at IS NOT NULL) OR "
+            f"(status NOT IN ({_listed(DECIDED)}) AND reviewed_at IS NULL "
+            "AND reviewed_by_id IS NULL AND review_note = '')",
+            name="review_matches_status",
         ),
         # One pending application per member and planet, enforced by the database.
         Index(
@@ -50,13 +77,13 @@ class MissionApplication(db.Model):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    applicant_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    planet_id: Mapped[int] = mapped_column(ForeignKey("planets.id", ondelete="CASCADE"), index=True)
+    # No cascade: an applicant or planet with applications is deactivated or archived instead.
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    planet_id: Mapped[int] = mapped_column(ForeignKey("planets.id"), index=True)
     motivation: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default=ApplicationStatus.PENDING.value)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -65,10 +92,13 @@ class MissionApplication(db.Model):
     )
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     review_note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
     planet: Mapped[Planet] = relationship()
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<MissionApplication {self.id} {self.status}>"
@@ -77,55 +107,14 @@ class MissionApplication(db.Model):
     def is_pending(self) -> bool:
         return self.status == ApplicationStatus.PENDING
 
-    def _leave_pending(self, status: ApplicationStatus) -> None:
-        if not self.is_pending:
-            raise ApplicationError(f"This application is already {self.status}.")
-        self.status = status.value
+    @property
+    def status_label(self) -> str:
+        return ApplicationStatus(self.status).label
 
-    def withdraw(self) -> None:
-        self._leave_pending(ApplicationStatus.WITHDRAWN)
-
-    def review(self, reviewer: User, status: ApplicationStatus, note: str = "") -> None:
-        """Approve or reject; records who decided and when."""
-        if status not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
-            raise ApplicationError("A review approves or rejects.")
-        self._leave_pending(status)
-        self.reviewed_by_id = reviewer.id
-        self.reviewed_at = utcnow()
-        self.review_note = note
+    def transition_to(self, status: ApplicationStatus) -> Transition | None:
+        """The kind of transition that moves this application to `status`, or None when the
+        life cycle does not allow it."""
+        return TRANSITIONS.get((ApplicationStatus(self.status), status))
 
 
 sort_indexes(MissionApplication.status, MissionApplication.submitted_at)
-
-
-def has_pending_application(applicant: User, planet: Planet) -> bool:
-    pending = select(MissionApplication.id).where(
-        MissionApplication.applicant_id == applicant.id,
-        MissionApplication.planet_id == planet.id,
-        MissionApplication.status == ApplicationStatus.PENDING.value,
-    )
-    return db.session.scalar(pending) is not None
-
-
-def submit_application(applicant: User, planet: Planet, motivation: str) -> MissionApplication:
-    """Store a pending application; one pending application per member and planet."""
-    motivation = motivation.strip()
-    if not motivation:
-        raise ApplicationError("Tell us why you want to go.")
-    if len(motivation) > MAX_MOTIVATION_LENGTH:
-        raise ApplicationError(f"Use at most {MAX_MOTIVATION_LENGTH} characters.")
-    duplicate = (
-        f"You already have a pending application for {planet.name}; "
-        "withdraw it first to apply again."
-    )
-    if has_pending_application(applicant, planet):
-        raise ApplicationError(duplicate)
-    application = MissionApplication(applicant_id=applicant.id, planet_id=planet.id,
-                                     motivation=motivation)
-    db.session.add(application)
-    try:
-        db.session.commit()
-    except IntegrityError:  # a simultaneous request stored the same application first
-        db.session.rollback()
-        raise ApplicationError(duplicate) from None
-    return application

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db, sort_indexes
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from models import NEVER_REUSE_IDS, db, sort_indexes, utcnow
 
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -29,7 +26,9 @@ class AuditEvent(db.Model):
     target_type: Mapped[str] = mapped_column(String(30), default="")
     target_id: Mapped[str] = mapped_column(String(50), default="")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    via: Mapped[str] = mapped_column(String(120), default="")  # "web", "console", "cli", a token
+    via: Mapped[str] = mapped_column(String(120), default="")  # a console.audit.Source
+    # Which one within the source: the API token's name, the imported file's name.
+    via_detail: Mapped[str] = mapped_column(String(120), default="", server_default="")
     remote_addr: Mapped[str] = mapped_column(String(45), default="")
 
     def __repr__(self) -> str:

@@ -1,7 +1,8 @@
 """The planets catalog: the Planet model and the one schema every planet input passes through.
 
-The admin form, the JSON API, CSV import and the seed loader all call `clean_planet`, so a
-value is judged by the same rule and described by the same message wherever it comes from.
+The planets service (console/services/planets.py) calls `clean_planet` for every input of the
+console, the API, the CSV import and the seed loader, so a value is judged by the same rule and
+described by the same message wherever it comes from.
 The database repeats the ranges as CHECK constraints, so no path around the schema can store
 an impossible planet.
 """
@@ -24,13 +25,16 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models import db, sort_indexes
+from models import NEVER_REUSE_IDS, db, one_of, sort_indexes, utcnow
+from models.errors import DomainError
 
 EARLIEST_DISCOVERY_YEAR = 1600  # the telescope; planets known since antiquity have no year
 LATEST_DISCOVERY_YEAR_CHECK = 2100  # the database's bound; the schema refuses future years
@@ -83,19 +87,11 @@ DISCOVERY_METHOD_LABELS = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in(column: str, values: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Planet(db.Model):
     __tablename__ = "planets"
     __table_args__ = (
-        CheckConstraint(_in("planet_type", PlanetType), name="planet_type_known"),
-        CheckConstraint(_in("discovery_method", DiscoveryMethod), name="discovery_method_known"),
+        one_of("planet_type", PlanetType, "planet_type_known"),
+        one_of("discovery_method", DiscoveryMethod, "discovery_method_known"),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         CheckConstraint(
             f"discovery_year BETWEEN {EARLIEST_DISCOVERY_YEAR} AND {LATEST_DISCOVERY_YEAR_CHECK}",
@@ -107,6 +103,7 @@ class Planet(db.Model):
         CheckConstraint("semi_major_axis_au > 0", name="semi_major_axis_positive"),
         CheckConstraint("distance_ly >= 0", name="distance_not_negative"),
         CheckConstraint("equilibrium_temp_k > 0", name="temperature_positive"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,10 +120,18 @@ class Planet(db.Model):
     equilibrium_temp_k: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(300), default="")
+    # Archived planets leave the public catalog, the application form and the API's default
+    # list, but keep their applications and history; planets with applications are archived,
+    # never deleted.
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Raised by every update; an update of a version someone else changed meanwhile fails.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Planet {self.id} {self.name!r}>"
@@ -177,7 +182,7 @@ for _column in (Planet.name, Planet.host_star):
 sort_indexes(Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
              Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
              Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
-             Planet.equilibrium_temp_k, Planet.updated_at)
+             Planet.equilibrium_temp_k, Planet.updated_at, Planet.archived)
 
 
 def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> ColumnElement[bool]:
@@ -194,14 +199,6 @@ def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> Co
 
 
 # --- the schema -------------------------------------------------------------------------------
-
-
-class PlanetValidationError(ValueError):
-    """Every problem of one planet input, as {field: [message, ...]}."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{f}: {', '.join(m)}" for f, m in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -312,7 +309,8 @@ def _clean_value(field: PlanetField, value: Any) -> Any:
 
 def clean_planet(raw: Mapping[str, Any], *, partial: bool = False,
                  ignore: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Validate one planet input; return clean values or raise PlanetValidationError.
+    """Validate one planet input; return clean values or raise DomainError naming every bad
+    field.
 
     `partial` checks only the fields present (a PATCH); otherwise missing fields count as
     empty. Fields not in the schema are refused unless named in `ignore`.
@@ -330,7 +328,7 @@ def clean_planet(raw: Mapping[str, Any], *, partial: bool = False,
         except ValueError as error:
             errors[field.name] = [str(error)]
     if errors:
-        raise PlanetValidationError(errors)
+        raise DomainError(errors)
     return clean
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import CheckConstraint, DateTime, Index, String, func, select
+from sqlalchemy import DateTime, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import db, sort_indexes
+from models import NEVER_REUSE_IDS, db, one_of, sort_indexes, utcnow
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,20}")
 MIN_PASSWORD_LENGTH = 10
@@ -27,10 +27,6 @@ class Role(StrEnum):
     VIEWER = "viewer"
     EDITOR = "editor"
     ADMIN = "admin"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_session_token() -> str:
@@ -77,7 +73,8 @@ def password_problem(password: str, username: str = "", email: str = "") -> str 
 class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),
+        one_of("role", Role, "role_known"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

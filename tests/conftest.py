@@ -16,11 +16,12 @@ from flask.testing import FlaskClient
 from jinja2 import FileSystemBytecodeCache
 from werkzeug.security import generate_password_hash
 
-from console import accounts, create_app
+from console import create_app
+from console.services import accounts
 from models import ApiToken, Planet, Role, User, db
 from models import users as users_module
+from models.api_tokens import utcnow
 from models.planets import clean_planet
-from models.tokens import utcnow
 
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from console import create_app
 from console.cli import deactivate_command, set_role_command
 from console.config import ConfigurationError
+from console.services import accounts
 from models import ApiToken, Planet, User, db
+from models.errors import DomainError
 from tests.conftest import PLANET, bearer
 
 WRITES = [
@@ -132,13 +135,17 @@ def test_use_updates_last_used_at(client, app, make_user, make_token):
         assert db.session.scalar(select(ApiToken.last_used_at)) is not None
 
 
-def test_token_of_a_deleted_user_is_gone_with_it(app, make_user, make_token):
+def test_a_user_holding_tokens_is_not_deleted_with_them(app, make_user, make_token):
     user = make_user(role="editor")
     make_token(user)
     with app.app_context():
+        with pytest.raises(DomainError, match="API tokens"):
+            accounts.delete_accounts([db.session.get(User, user.id)], actor=None, via="cli")
         db.session.delete(db.session.get(User, user.id))
-        db.session.commit()
-        assert db.session.scalar(select(func.count(ApiToken.id))) == 0
+        with pytest.raises(IntegrityError):  # no cascade in the database either
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(ApiToken.id))) == 1
 
 
 # --- rate limits --------------------------------------------------------------------------------

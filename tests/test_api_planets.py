@@ -51,7 +51,8 @@ def test_get_planet_has_every_field_and_iso_timestamps(client, make_planet):
     response = client.get(f"/api/planets/{planet_id}")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"id", *(f.name for f in PLANET_FIELDS), "created_at", "updated_at"}
+    assert set(body) == {"id", *(f.name for f in PLANET_FIELDS), "archived", "created_at",
+                         "updated_at"}
     assert (body["id"], body["name"], body["mass_earth"], body["discovery_year"]) == (
         planet_id, "Kepler-452 b", 5.0, 2015)
     assert body["updated_at"].endswith("+00:00") and "T" in body["created_at"]
@@ -364,10 +365,13 @@ def test_writes_are_audited_with_the_token_and_its_user(client, headers, app):
     [delete] = _events(app, "planet.delete")
     for event in (create, update, delete):
         assert (event.actor_username, event.via, event.target_type, event.target_id) == (
-            "eddie", "api token ci", "planet", str(created["id"]))
-    assert create.changes["name"] == "Kepler-452 b" and create.changes["radius_earth"] == 1.63
+            "eddie", "api", "planet", str(created["id"]))
+        assert event.via_detail == "ci"
+    assert create.changes["name"] == [None, "Kepler-452 b"]
+    assert create.changes["radius_earth"] == [None, 1.63]
     assert update.changes == {"mass_earth": [None, 2.0]}
-    assert delete.changes["name"] == "Kepler-452 b" and delete.changes["mass_earth"] == 2.0
+    assert delete.changes["name"] == ["Kepler-452 b", None]
+    assert delete.changes["mass_earth"] == [2.0, None]
 
 
 def test_a_write_that_changes_nothing_records_nothing(client, headers, make_planet, app):

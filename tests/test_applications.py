@@ -2,9 +2,10 @@
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from models import ApplicationStatus, MissionApplication, User, applications, db
-from models.applications import ApplicationError
+from console.services import applications as applications_service
+from models import ApplicationStatus, MissionApplication, User, db
 
 
 def _apply(client, planet="Kepler-452 b", motivation="I have always wanted to see it."):
@@ -74,7 +75,7 @@ def test_the_database_refuses_a_racing_duplicate(login_as, make_planet, app, mon
     make_planet(name="Kepler-452 b")
     client, user = login_as()
     assert _apply(client).status_code == 302
-    monkeypatch.setattr(applications, "has_pending_application", lambda *args: False)
+    monkeypatch.setattr(applications_service, "has_pending_application", lambda *args: False)
     response = _apply(client)
     assert response.status_code == 200
     assert "already have a pending application" in response.get_data(as_text=True)
@@ -131,8 +132,8 @@ def test_cannot_withdraw_a_reviewed_application(login_as, make_planet, make_user
     reviewer = make_user(role="editor")
     with app.app_context():
         application = db.session.get(MissionApplication, _only_application_id(app))
-        application.review(reviewer, ApplicationStatus.APPROVED)
-        db.session.commit()
+        applications_service.review([application], db.session.get(User, reviewer.id),
+                                    ApplicationStatus.APPROVED)
     response = client.post(f"/mission-application/{_only_application_id(app)}/withdraw",
                            follow_redirects=True)
     assert "This application is already approved." in response.get_data(as_text=True)
@@ -147,10 +148,12 @@ def test_review_records_reviewer_and_refuses_a_second_decision(make_user, make_p
                                          motivation="Please.")
         db.session.add(application)
         db.session.commit()
-        application.review(reviewer, ApplicationStatus.REJECTED, "Not this time.")
+        reviewer = db.session.get(User, reviewer.id)
+        applications_service.review([application], reviewer, ApplicationStatus.REJECTED,
+                                    "Not this time.")
         assert application.reviewed_by_id == reviewer.id and application.reviewed_at
-        with pytest.raises(ApplicationError, match="already rejected"):
-            application.review(reviewer, ApplicationStatus.APPROVED)
+        assert applications_service.review([application], reviewer,
+                                           ApplicationStatus.APPROVED) == (0, 1)
         assert application.status == "rejected"
 
 
@@ -167,8 +170,8 @@ def test_astronaut_profile_shows_approved_missions_and_no_private_data(
         db.session.commit()
         application = db.session.scalar(select(MissionApplication).where(
             MissionApplication.planet_id == approved_id))
-        application.review(reviewer, ApplicationStatus.APPROVED)
-        db.session.commit()
+        applications_service.review([application], db.session.get(User, reviewer.id),
+                                    ApplicationStatus.APPROVED)
     client, _ = login_as()
     page = client.get("/astronaut/ADA_L").get_data(as_text=True)
     assert "Astronaut ada_l" in page and "member" in page and "Member since" in page
@@ -183,7 +186,7 @@ def test_astronaut_profile_needs_login_and_known_user(client, login_as, make_use
     assert member.get("/astronaut/nobody").status_code == 404
 
 
-def test_deleting_a_user_deletes_their_applications(make_user, make_planet, app):
+def test_the_database_refuses_to_delete_a_user_with_applications(make_user, make_planet, app):
     member = make_user()
     planet_id = make_planet()
     with app.app_context():
@@ -191,5 +194,7 @@ def test_deleting_a_user_deletes_their_applications(make_user, make_planet, app)
                                           motivation="Go."))
         db.session.commit()
         db.session.delete(db.session.get(User, member.id))
-        db.session.commit()
-        assert db.session.scalar(select(func.count(MissionApplication.id))) == 0
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(select(func.count(MissionApplication.id))) == 1

@@ -20,8 +20,8 @@ def test_registration_is_audited_without_the_password(client, app):
     [event] = _events(app)
     assert (event.action, event.actor_username, event.target_type) == (
         "user.register", "ada_l", "user")
-    assert event.changes == {"username": "ada_l", "email": "ada@example.com", "role": "member",
-                             "is_active": True}
+    assert event.changes == {"username": [None, "ada_l"], "email": [None, "ada@example.com"],
+                             "role": [None, "member"], "is_active": [None, True]}
     assert event.remote_addr == "127.0.0.1"
 
 

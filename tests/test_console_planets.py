@@ -57,7 +57,7 @@ def test_create_stores_cleaned_values_and_audits(editor, app):
         event = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "planet.create")).one()
         assert event.actor_username == "eddie" and event.via == "console"
-        assert event.target_id == str(planet.id) and event.changes["mass_earth"] == 300.0
+        assert event.target_id == str(planet.id) and event.changes["mass_earth"] == [None, 300.0]
 
 
 def test_duplicate_name_ignoring_case_is_a_field_error(editor, make_planet, app):
@@ -108,7 +108,8 @@ def test_delete_and_bulk_delete_are_audited(editor, make_planet, app):
     with app.app_context():
         deleted = db.session.scalars(select(AuditEvent.changes).where(
             AuditEvent.action == "planet.delete")).all()
-        assert sorted(c["name"] for c in deleted) == ["One b", "Three b", "Two b"]
+        assert sorted(c["name"][0] for c in deleted) == ["One b", "Three b", "Two b"]
+        assert all(c["name"][1] is None for c in deleted)
 
 
 def test_search_filters_and_sorting(login_as, make_planet):

@@ -156,7 +156,7 @@ def test_discoveries_chart_draws_recent_years_and_counts_older_ones():
 
 
 def test_admin_revokes_someones_token_in_the_console(login_as, make_user, app):
-    from console import tokens
+    from console.services import api_tokens as tokens
 
     editor = make_user("eddie", role="editor")
     with app.app_context():

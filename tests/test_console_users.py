@@ -5,8 +5,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from console import accounts
+from console.services import accounts
 from models import AuditEvent, User, db
+from models.errors import DomainError
 from tests.conftest import PASSWORD, AuthActions
 
 HASH_PREFIXES = re.compile(r"(scrypt|pbkdf2):[^\s\"'<]*\$")
@@ -146,7 +147,7 @@ def test_last_active_admin_survives_every_route(app, make_user, change):
     ada = make_user("ada")
     with app.app_context():
         root_row, ada_row = db.session.get(User, root.id), db.session.get(User, ada.id)
-        with pytest.raises(accounts.AccountError, match="last active admin"):
+        with pytest.raises(DomainError, match="last active admin"):
             change(root_row, ada_row)
         db.session.rollback()
         stored = db.session.get(User, root.id)

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, literal, select, text
 
 from console.cli import export_planets_command, import_planets_command, seed_command
+from console.planet_csv import CSV_COLUMNS, spreadsheet_safe
+from console.services import planets as synthetic
 from models import Planet, db
 from models.planets import PLANET_FIELDS, clean_planet
-from seed import synthetic
-from seed.catalog import CSV_COLUMNS, spreadsheet_safe
 
 HEADER = ",".join(CSV_COLUMNS)
 GOOD_1 = "Alpha b,gas_giant,Alpha,2001,transit,300,11,3.5,0.04,120.5,1400,Hot giant.,test"
@@ -162,7 +162,7 @@ def _planet_indexes(app) -> set[str]:
 @pytest.mark.parametrize("threshold", [10**9, 1], ids=["row-by-row", "rebuilt-indexes"])
 def test_synthetic_loader_adds_valid_unclashing_planets(runner, app, monkeypatch, threshold):
     monkeypatch.setattr(synthetic, "REINDEX_THRESHOLD", threshold)
-    monkeypatch.setattr(synthetic, "BATCH_SIZE", 40)
+    monkeypatch.setattr(synthetic, "SYNTHETIC_BATCH_SIZE", 40)
     monkeypatch.setattr(synthetic, "ROWS_PER_STATEMENT", 15)
     runner.invoke(seed_command)
     indexes_before = _planet_indexes(app)

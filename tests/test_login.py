@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from console import accounts
+from console.services import accounts
 from models import User, db
 from tests.conftest import PASSWORD
 

@@ -1,4 +1,4 @@
-"""Previous/next links by cursor (models.paging) walk every list in its order, each row once,
+"""Previous/next links by cursor (console.paging) walk every list in its order, each row once,
 on the API, the catalog page and the console; pages by number stop at MAX_OFFSET rows."""
 
 import base64
@@ -12,10 +12,10 @@ import pytest
 from console.admin.applications import ApplicationView
 from console.admin.audit_log import AuditView
 from console.admin.users import UserView
+from console.paging import MAX_OFFSET
+from console.services import applications
+from console.services.planets import load_synthetic
 from models import ApplicationStatus, Planet, User, db
-from models.applications import submit_application
-from models.paging import MAX_OFFSET
-from seed.synthetic import load_synthetic
 
 # Masses with NULLs and ties, types with long runs of equal values: the hard cases of keyset
 # paging. Names sort ignoring case, and "beta" sits among capitalised names on purpose.
@@ -206,15 +206,17 @@ def staff_lists(app, make_user, planets) -> None:
     logins = [None, "2026-01-02 03:04:05", None, "2026-01-02 03:04:05", "2025-06-01 00:00:00"]
     members = [make_user(f"member{number:02d}", is_active=number % 3 != 0)
                for number in range(13)]
+    reviewer_id = make_user("reviewer", role="editor").id
     with app.app_context():
         planet_list = db.session.scalars(db.select(Planet).order_by(Planet.id)).all()
+        reviewer = db.session.get(User, reviewer_id)
         for number, member in enumerate(members):
             user = db.session.get(User, member.id)
             login = logins[number % len(logins)]
             user.last_login_at = login and datetime.fromisoformat(login).replace(tzinfo=UTC)
-            application = submit_application(user, planet_list[number % 4], "To see it.")
-            application.status = list(ApplicationStatus)[number % 2].value
-        db.session.commit()
+            application = applications.submit(user, planet_list[number % 4], "To see it.")
+            if number % 2:
+                applications.review([application], reviewer, ApplicationStatus.APPROVED)
 
 
 # (view, its sort arguments): users by a boolean and by a nullable time, applications by a

@@ -4,16 +4,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models.planets import PLANET_FIELDS, PlanetValidationError, clean_planet
+from models.errors import DomainError
+from models.planets import PLANET_FIELDS, clean_planet
 from tests.conftest import PLANET
 
 THIS_YEAR = datetime.now(UTC).year
 
 
 def _errors(**changes) -> dict[str, list[str]]:
-    with pytest.raises(PlanetValidationError) as raised:
+    with pytest.raises(DomainError) as raised:
         clean_planet({**PLANET, **changes})
-    return raised.value.errors
+    return raised.value.fields
 
 
 def test_valid_planet_is_cleaned():
@@ -92,9 +93,9 @@ def test_empty_optional_numbers_become_null():
 
 def test_partial_checks_only_the_given_fields():
     assert clean_planet({"mass_earth": "2.5"}, partial=True) == {"mass_earth": 2.5}
-    with pytest.raises(PlanetValidationError) as raised:
+    with pytest.raises(DomainError) as raised:
         clean_planet({"name": ""}, partial=True)
-    assert raised.value.errors == {"name": ["is required"]}
+    assert raised.value.fields == {"name": ["is required"]}
 
 
 def test_huge_input_is_refused_quickly():

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from console import accounts
+from console.services import accounts
 from models import User, db
 
 GOOD = {"username": "ada_l", "email": "Ada@Example.COM", "password": "analytical-engine",

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from console.cli import seed_command
+from console.planet_csv import CSV_COLUMNS
 from models import DiscoveryMethod, Planet, PlanetType, db
 from models.planets import clean_planet
-from seed.catalog import CATALOG_FILE, CSV_COLUMNS
+from seed import CATALOG_FILE
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,19 @@ WELL_KNOWN = [
     ("GJ 1214 b", "orbital_period_days", 1.5804), ("PSR B1257+12 c", "discovery_year", 1992),
     ("PSR B1257+12 c", "orbital_period_days", 66.54),
     ("Kepler-22 b", "orbital_period_days", 289.86),
+    # Corrected after the check against the Open Exoplanet Catalogue (seed/README.md), written
+    # in the units they were published in: a Gaia DR3 parallax in mas, an OEC distance in pc,
+    # an OEC mass in Jupiter masses.
+    ("GJ 273 b", "distance_ly", 1000 / 264.1269 * 3.26156),
+    ("OGLE-TR-56 b", "distance_ly", 1500 * 3.26156),
+    ("51 Pegasi b", "mass_earth", 0.46 * 317.83),
+    # Published equilibrium temperatures the archive export had dropped, filled in from OEC.
+    ("TRAPPIST-1 b", "equilibrium_temp_k", 400.1), ("TRAPPIST-1 c", "equilibrium_temp_k", 341.9),
+    ("TRAPPIST-1 d", "equilibrium_temp_k", 288.0), ("TRAPPIST-1 e", "equilibrium_temp_k", 251.3),
+    ("TRAPPIST-1 f", "equilibrium_temp_k", 219.0), ("TRAPPIST-1 g", "equilibrium_temp_k", 198.6),
+    ("WASP-33 b", "equilibrium_temp_k", 2782), ("GJ 1132 b", "equilibrium_temp_k", 529),
+    ("TOI-700 d", "equilibrium_temp_k", 269), ("GJ 486 b", "equilibrium_temp_k", 700),
+    ("Wolf 1069 b", "equilibrium_temp_k", 250),
 ]
 
 

@@ -7,12 +7,14 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_login import current_user
 
-from console import audit
 from console.admin.base import ConsoleModelView
+from console.audit import Source
 from console.security import Permission
-from models import ApplicationStatus, MissionApplication, Planet, db
+from console.services import applications
+from models import ApplicationStatus, MissionApplication, Planet
+from models.errors import DomainError
 
-STATUS_CHOICES = [(status.value, status.value.capitalize()) for status in ApplicationStatus]
+STATUS_CHOICES = [(status.value, status.label) for status in ApplicationStatus]
 
 
 class ApplicationView(ConsoleModelView):
@@ -36,26 +38,25 @@ class ApplicationView(ConsoleModelView):
     column_details_list = ["id", "applicant.username", "planet.name", "motivation", "status",
                            "submitted_at", "reviewed_by.username", "reviewed_at", "review_note"]
 
-    def _review(self, ids: list[str], status: ApplicationStatus, verb: str) -> None:
+    def _review(self, ids: list[str], status: ApplicationStatus) -> None:
         """Decide every selected application still pending; leave the others as they are."""
-        applications = self.selected(ids)
-        done = [a for a in applications if a.is_pending]
-        skipped = len(applications) - len(done)
-        for application in done:
-            application.review(current_user, status)
-            audit.record(f"application.{verb}", application, via="console",
-                         changes={"status": ["pending", status.value]})
-        db.session.commit()
+        try:
+            done, skipped = applications.review(self.selected(ids),
+                                                current_user._get_current_object(), status,
+                                                via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error)
+            return
         if done:
-            flash(f"{len(done)} application(s) {status.value}.", "success")
+            flash(f"{done} application(s) {status.value}.", "success")
         if skipped:
             flash(f"{skipped} application(s) were no longer pending and were left unchanged.",
                   "warning")
 
     @action("approve", "Approve", "Approve the selected applications?")
     def action_approve(self, ids: list[str]) -> None:
-        self._review(ids, ApplicationStatus.APPROVED, "approve")
+        self._review(ids, ApplicationStatus.APPROVED)
 
     @action("reject", "Reject", "Reject the selected applications?")
     def action_reject(self, ids: list[str]) -> None:
-        self._review(ids, ApplicationStatus.REJECTED, "reject")
+        self._review(ids, ApplicationStatus.REJECTED)

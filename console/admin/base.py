@@ -1,5 +1,8 @@
 """What every console view shares: access from the permission table, per-request abilities,
-server-side refusal of hidden endpoints, audited changes and clean error messages."""
+server-side refusal of hidden endpoints, and refusals of the services shown where they belong.
+
+Views write nothing themselves: each model view's create/update/delete hooks call its service
+(console/services), which validates, audits and stores the change."""
 
 from __future__ import annotations
 
@@ -16,19 +19,20 @@ from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
-from console import audit
 from console.admin import rows
+from console.errors import sentence
 from console.extensions import login_manager
+from console.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
 from console.security import Permission, can
 from models import MAX_ID, db
-from models.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
+from models.errors import DomainError
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
+DELETE_CONFIRMATION = "Are you sure you want to delete this record?"
 
 
 class ConsoleAccessMixin:
@@ -56,7 +60,7 @@ ENDPOINT_ABILITIES = {
 }
 
 
-CURSOR_ARGS = ("after", "before")  # of previous/next links (models.paging)
+CURSOR_ARGS = ("after", "before")  # of previous/next links (console.paging)
 
 
 def _minutes(view: Any, value: datetime, name: str) -> str:
@@ -83,12 +87,13 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
     can_view_details = True
     page_size = 20
     list_template = "admin/model/console_list.html"
-    # Previous/next paging, by cursor (models.paging): counting every row of a large table on
+    # Previous/next paging, by cursor (console.paging): counting every row of a large table on
     # each page view, or skipping rows to reach a deep page, costs more than the page itself.
     simple_list_pager = True
     column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
-    audit_fields: tuple[str, ...] = ()  # fields whose changes the audit event lists
+    delete_confirmation = DELETE_CONFIRMATION  # asked before a row's delete button acts
+    form_field_names: dict[str, str] = {}  # a service's field name -> this view's form field
 
     def _may_write(self) -> bool:
         return self.write_permission is not None and can(self.write_permission)
@@ -218,38 +223,36 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
         wanted = [int(i) for i in ids if i.isdigit() and int(i) <= MAX_ID]
         return self.get_query().filter(self.model.id.in_(wanted)).all()
 
+    def refused(self, error: DomainError, form: Any = None, outcome: str = "") -> None:
+        """Show a service's refusal next to its fields on `form`, or else as a message that
+        ends with `outcome` ("Nothing was deleted.")."""
+        for name, messages in error.fields.items():
+            field = getattr(form, self.form_field_names.get(name, name), None) if form else None
+            if field is None:
+                flash(" ".join([*(sentence(message) for message in messages), outcome]).strip(),
+                      "error")
+            else:
+                field.errors = [*field.errors, *messages]
+
+    def delete_records(self, records: list[Any]) -> None:
+        """Delete records through their service, all or none; raises DomainError."""
+        raise NotImplementedError
+
+    def delete_model(self, model: Any) -> bool:
+        try:
+            self.delete_records([model])
+        except DomainError as error:
+            self.refused(error, outcome="Nothing was deleted.")
+            return False
+        return True
+
     @action("delete", "Delete", "Delete the selected records?")
     def action_delete(self, ids: list[str]) -> None:
-        """Delete all selected records, each audited, in one transaction."""
         records = self.selected(ids)
-        for record in records:
-            self.on_model_delete(record)
-            db.session.delete(record)
-        db.session.commit()
+        try:
+            self.delete_records(records)
+        except DomainError as error:
+            self.refused(error, outcome="Nothing was deleted.")
+            return
         flash(f"{len(records)} record(s) deleted.", "success")
 
-    # --- auditing, in the same transaction as the change --------------------------------
-
-    def audit_values(self, model: Any) -> dict[str, Any]:
-        return {name: getattr(model, name) for name in self.audit_fields}
-
-    def audit_changes(self, model: Any) -> dict[str, list[Any]]:
-        state = inspect(model)
-        changes = {}
-        for name in self.audit_fields:
-            history = state.attrs[name].history
-            if history.has_changes():
-                old = history.deleted[0] if history.deleted else None
-                changes[name] = [old, getattr(model, name)]
-        return changes
-
-    def on_model_change(self, form, model, is_created: bool) -> None:
-        if is_created:
-            audit.record(f"{self.endpoint}.create", model, via="console",
-                         changes=self.audit_values(model))
-        elif changes := self.audit_changes(model):
-            audit.record(f"{self.endpoint}.update", model, via="console", changes=changes)
-
-    def on_model_delete(self, model) -> None:
-        audit.record(f"{self.endpoint}.delete", model, via="console",
-                     changes=self.audit_values(model))

@@ -1,28 +1,31 @@
-"""Console view of the planets catalog; its form validates with the one planet schema."""
+"""Console view of the planets catalog; every change goes through the planets service, which
+judges each value by the one planet schema."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, stream_with_context
+from flask import Response, abort, flash, stream_with_context
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import FilterEqual, IntGreaterFilter, IntSmallerFilter
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.filters import (
+    BooleanEqualFilter,
+    FilterEqual,
+    IntGreaterFilter,
+    IntSmallerFilter,
+)
 from flask_admin.form import BaseForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from console.admin.base import ConsoleModelView
+from console.audit import Source
+from console.planet_csv import csv_chunks, planet_batches
 from console.security import Permission
+from console.services import planets
 from models import Planet, db
-from models.planets import (
-    DISCOVERY_METHOD_LABELS,
-    PLANET_FIELDS,
-    PLANET_TYPE_LABELS,
-    PlanetValidationError,
-    clean_planet,
-    duplicate_name_message,
-)
-from seed.catalog import csv_chunks, planet_batches
+from models.errors import DomainError
+from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS
 
 CHOICES = {
     "planet_type": [(t.value, label) for t, label in PLANET_TYPE_LABELS.items()],
@@ -35,26 +38,16 @@ def _label(field) -> str:
 
 
 class PlanetForm(BaseForm):
-    """Fields without validators of their own: clean_planet judges every value, so the
+    """Fields without validators of their own: the planets service judges every value, so the
     console says exactly what the API and the CSV import say."""
 
     def validate(self, extra_validators: Any = None) -> bool:
-        super().validate(extra_validators)
-        raw = {field.name: self[field.name].data for field in PLANET_FIELDS}
-        try:
-            self.cleaned = clean_planet(raw)
-        except PlanetValidationError as error:
-            for name, messages in error.errors.items():
-                self[name].errors = list(messages)
-            return False
-        existing = Planet.find_by_name(self.cleaned["name"])
-        if existing is not None and existing is not getattr(self, "_obj", None):
-            self["name"].errors = [duplicate_name_message(self.cleaned["name"])]
-            return False
+        """Every value reaches the service, which names each bad one (a choice outside the
+        list included) in the schema's words."""
         return True
 
-    def populate_obj(self, obj: Planet) -> None:
-        obj.apply(self.cleaned)
+    def values(self) -> dict[str, Any]:
+        return {field.name: self[field.name].data for field in PLANET_FIELDS}
 
 
 for _field in PLANET_FIELDS:
@@ -72,12 +65,16 @@ class PlanetView(ConsoleModelView):
     permission = Permission.PLANETS_READ
     write_permission = Permission.PLANETS_WRITE
     offers_export = True
+    action_permissions = {"archive": Permission.PLANETS_WRITE,
+                          "unarchive": Permission.PLANETS_WRITE}
     form = PlanetForm
-    audit_fields = tuple(field.name for field in PLANET_FIELDS)
+    delete_confirmation = ("Delete this planet? A planet with mission applications cannot be "
+                           "deleted; archive it instead.")
 
     column_list = ["name", "planet_type", "host_star", "discovery_year", "discovery_method",
-                   "mass_earth", "radius_earth", "distance_ly"]
-    column_labels = {field.name: _label(field) for field in PLANET_FIELDS}
+                   "mass_earth", "radius_earth", "distance_ly", "archived"]
+    column_labels = {**{field.name: _label(field) for field in PLANET_FIELDS},
+                     "archived": "Archived"}
     column_sortable_list = column_list
     column_default_sort = "name"
     column_searchable_list = ["name", "host_star"]
@@ -90,9 +87,10 @@ class PlanetView(ConsoleModelView):
                     options=CHOICES["discovery_method"]),
         IntGreaterFilter(Planet.discovery_year, "Discovered after"),
         IntSmallerFilter(Planet.discovery_year, "Discovered before"),
+        BooleanEqualFilter(Planet.archived, "Archived"),
     ]
     column_choices = CHOICES  # list and details show the labels, as the filters do
-    column_details_list = ["id", *audit_fields, "created_at", "updated_at"]
+    column_details_list = ["id", *planets.AUDITED_FIELDS, "archived", "created_at", "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
         """Prefix search served by an index, the same as the catalog page and the API,
@@ -117,7 +115,39 @@ class PlanetView(ConsoleModelView):
             headers={"Content-Disposition": "attachment; filename=planets.csv"},
         )
 
-    def edit_form(self, obj: Planet | None = None):
-        form = super().edit_form(obj)
-        form._obj = obj
-        return form
+    # --- writes, through the planets service ----------------------------------------------
+
+    def create_model(self, form: PlanetForm) -> Planet | bool:
+        try:
+            return planets.create(form.values(), via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error, form)
+            return False
+
+    def update_model(self, form: PlanetForm, model: Planet) -> bool:
+        try:
+            planets.update(model, form.values(), via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error, form)
+            return False
+        return True
+
+    def delete_records(self, records: list[Planet]) -> None:
+        planets.delete(records, via=Source.CONSOLE)
+
+    def _set_archived(self, ids: list[str], archived: bool) -> None:
+        try:
+            changed = planets.set_archived(self.selected(ids), archived, via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error)
+            return
+        flash(f"{changed} planet(s) {'archived' if archived else 'brought back'}.", "success")
+
+    @action("archive", "Archive", "Archive the selected planets? They leave the public "
+            "catalog and the application form, and keep their applications.")
+    def action_archive(self, ids: list[str]) -> None:
+        self._set_archived(ids, True)
+
+    @action("unarchive", "Unarchive", "Bring the selected planets back into the catalog?")
+    def action_unarchive(self, ids: list[str]) -> None:
+        self._set_archived(ids, False)

@@ -37,7 +37,7 @@ def list_rows(view: Any, context: Context, rows: list[Any]) -> Markup:
     delete_form = f'<form class="icon" method="POST" action="{delete_url}">'
     delete_fields = (f'<input type="hidden" name="url" value="{escape(return_url)}">'
                      f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">')
-    confirm = escape(gettext("Are you sure you want to delete this record?"))
+    confirm = escape(view.delete_confirmation)
     select = escape(gettext("Select record")) if context["actions"] else None  # checkboxes
     buttons = [(action, getattr(action, "template_name", None), escape(action.title or ""))
                for action in context["list_row_actions"]]

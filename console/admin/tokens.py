@@ -6,8 +6,9 @@ from flask import flash
 from flask_admin.actions import action
 
 from console.admin.base import ConsoleModelView
+from console.audit import Source
 from console.security import Permission
-from console.tokens import revoke_token
+from console.services.api_tokens import revoke_token
 
 
 class TokenView(ConsoleModelView):
@@ -30,5 +31,5 @@ class TokenView(ConsoleModelView):
     def action_revoke(self, ids: list[str]) -> None:
         live = [token for token in self.selected(ids) if not token.is_revoked]
         for token in live:
-            revoke_token(token, via="console")
+            revoke_token(token, via=Source.CONSOLE)
         flash(f"{len(live)} token(s) revoked.", "success")

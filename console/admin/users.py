@@ -12,10 +12,12 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from console import accounts
 from console.admin.base import ConsoleModelView
+from console.audit import Source
 from console.security import Permission
+from console.services import accounts
 from models import Role, User
+from models.errors import DomainError
 from models.users import MAX_PASSWORD_LENGTH
 
 ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
@@ -38,6 +40,9 @@ class UserView(ConsoleModelView):
     action_permissions = {"activate": Permission.USERS_WRITE,
                           "deactivate": Permission.USERS_WRITE}
     form = UserForm
+    form_field_names = {"password": "new_password"}
+    delete_confirmation = ("Delete this account? An account with applications, API tokens or "
+                           "audit history cannot be deleted; deactivate it instead.")
 
     # The password hash and the session token are never a column, a row, a filter or a field.
     column_list = ["username", "email", "role", "is_active", "created_at", "last_login_at"]
@@ -55,13 +60,6 @@ class UserView(ConsoleModelView):
         form.new_password.description = "At least 10 characters."
         return form
 
-    def _field_error(self, form: UserForm, error: accounts.AccountError) -> None:
-        field = getattr(form, "new_password" if error.field == "password" else error.field, None)
-        if field is None:
-            flash(error.message, "error")
-        else:
-            field.errors = [*field.errors, error.message]
-
     def create_model(self, form: UserForm):
         if not form.new_password.data:
             form.new_password.errors = ["A new account needs a password."]
@@ -69,9 +67,9 @@ class UserView(ConsoleModelView):
         try:
             user = accounts.create_account(form.username.data, form.email.data,
                                            form.new_password.data, form.role.data,
-                                           is_active=form.is_active.data, via="console")
-        except accounts.AccountError as error:
-            self._field_error(form, error)
+                                           is_active=form.is_active.data, via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error, form)
             return False
         return user
 
@@ -80,30 +78,22 @@ class UserView(ConsoleModelView):
             accounts.update_account(
                 model, actor=current_user, username=form.username.data, email=form.email.data,
                 role=form.role.data, is_active=form.is_active.data,
-                password=form.new_password.data or None, via="console",
+                password=form.new_password.data or None, via=Source.CONSOLE,
             )
-        except accounts.AccountError as error:
-            self._field_error(form, error)
+        except DomainError as error:
+            self.refused(error, form)
             return False
         return True
 
-    def _delete(self, users: list[User]) -> bool:
-        try:
-            accounts.delete_accounts(users, actor=current_user, via="console")
-        except accounts.AccountError as error:
-            flash(f"{error.message} Nothing was deleted.", "error")
-            return False
-        return True
-
-    def delete_model(self, model: User) -> bool:
-        return self._delete([model])
+    def delete_records(self, records: list[User]) -> None:
+        accounts.delete_accounts(records, actor=current_user, via=Source.CONSOLE)
 
     def _set_active(self, ids: list[str], active: bool) -> None:
         users = self.selected(ids)
         try:
-            changed = accounts.set_active(users, active, actor=current_user, via="console")
-        except accounts.AccountError as error:
-            flash(f"{error.message} Nothing was changed.", "error")
+            changed = accounts.set_active(users, active, actor=current_user, via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error, outcome="Nothing was changed.")
             return
         flash(f"{changed} account(s) {'activated' if active else 'deactivated'}.", "success")
 
@@ -114,9 +104,3 @@ class UserView(ConsoleModelView):
     @action("deactivate", "Deactivate", "Deactivate the selected accounts and end their sessions?")
     def action_deactivate(self, ids: list[str]) -> None:
         self._set_active(ids, False)
-
-    @action("delete", "Delete", "Delete the selected accounts?")
-    def action_delete(self, ids: list[str]) -> None:
-        users = self.selected(ids)
-        if self._delete(users):
-            flash(f"{len(users)} account(s) deleted.", "success")

@@ -13,13 +13,13 @@ from typing import Any
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
-from console import tokens
 from console.api import bp
 from console.errors import ApiError
 from console.extensions import limiter
 from console.security import can
+from console.services import api_tokens
 from models import ApiToken
-from models.tokens import secret_hash
+from models.api_tokens import secret_hash
 
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 CHALLENGE = 'Bearer realm="api"'
@@ -37,11 +37,11 @@ def write_token() -> ApiToken:
     if secret is None:
         raise ApiError(401, "Send an API token: Authorization: Bearer <token>.",
                        headers={"WWW-Authenticate": CHALLENGE})
-    token = tokens.authenticate(secret)
+    token = api_tokens.authenticate(secret)
     if token is None:
         raise ApiError(401, "The API token is unknown or revoked, or its account is inactive.",
                        headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
-    if not can(tokens.TOKEN_PERMISSION, token.user):
+    if not can(api_tokens.TOKEN_PERMISSION, token.user):
         raise ApiError(403, "The account of this API token may not change planets.")
     return token
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.api.parameters import (
+    ARCHIVED_VALUES,
     DEFAULT_PER_PAGE,
     DEFAULT_SORT,
     DISCOVERY_METHODS,
@@ -21,7 +22,7 @@ from console.api.parameters import (
     PLANET_TYPES,
     SORT_VALUES,
 )
-from models.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
+from console.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
 from models.planets import MAX_MAGNITUDE, PLANET_FIELDS, PlanetField
 
 SECURITY_SCHEME = "bearerToken"
@@ -32,9 +33,9 @@ PLAIN_TEXT = f"^{TEXT_CHARACTERS}$"
 NOT_BLANK_TEXT = f"^{TEXT_CHARACTERS}[^\\s\\u0000-\\u001F]{TEXT_CHARACTERS}$"
 
 DESCRIPTION = """\
-The planets catalog as JSON. Reading is public; creating, changing and deleting planets needs an
-API token of an editor or admin, sent as `Authorization: Bearer <token>`. Editors and admins
-create tokens on their account page; the token is shown once.
+The planets catalog as JSON. Reading is public; creating, changing, archiving and deleting
+planets needs an API token of an editor or admin, sent as `Authorization: Bearer <token>`.
+Editors and admins create tokens on their account page; the token is shown once.
 
 Request bodies are JSON objects sent as `Content-Type: application/json`. Every error is one
 JSON shape: `{"error": {"status": 422, "message": "...", "fields": {"mass_earth": ["must be
@@ -94,10 +95,13 @@ def _planet_schemas() -> dict[str, Any]:
         "Planet": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["id", *(f.name for f in PLANET_FIELDS), "created_at", "updated_at"],
+            "required": ["id", *(f.name for f in PLANET_FIELDS), "archived", "created_at",
+                         "updated_at"],
             "properties": {
                 "id": {"type": "integer", "minimum": 1},
                 **{field.name: field_output_schema(field) for field in PLANET_FIELDS},
+                "archived": {"type": "boolean", "description": "Archived planets are left out "
+                             "of the default list (see `archived`) and take no applications."},
                 "created_at": timestamp,
                 "updated_at": timestamp,
             },
@@ -168,7 +172,9 @@ ERROR_RESPONSES = {
                            "account.", {"WWW-Authenticate": {"type": "string"}}),
     "Forbidden": _error("The token's account may not change planets."),
     "NotFound": _error("There is no planet with this id."),
-    "Conflict": _error("Another planet has this name (ignoring case)."),
+    "Conflict": _error("Another planet has this name (ignoring case), mission applications "
+                       "hold the planet (archive it instead of deleting it), or another "
+                       "request changed it meanwhile."),
     "PayloadTooLarge": _error("The request body is larger than the server accepts."),
     "UnsupportedMediaType": _error("The request body is not sent as application/json."),
     "UnprocessableEntity": _error("The body is not a JSON object, or fields are invalid or "
@@ -215,6 +221,8 @@ def _list_parameters() -> list[dict[str, Any]]:
                 "pattern": NO_CONTROL_CHARACTERS}),
         _query("sort", "Sort key; a leading `-` sorts descending. Ties go by id.",
                {"type": "string", "enum": SORT_VALUES, "default": DEFAULT_SORT}),
+        _query("archived", "`true` lists the archived planets instead of the catalog.",
+               {"type": "string", "enum": ARCHIVED_VALUES, "default": "false"}),
         _query("after", "Cursor from a `next` link: the page starts after the planet it "
                         "names, at the same cost at any depth, and stays valid when that "
                         "planet changes or is deleted. Only good with the sort it was made for.",
@@ -279,8 +287,29 @@ def _paths() -> dict[str, Any]:
             }),
             "delete": _write({
                 "operationId": "deletePlanet", "tags": ["planets"], "summary": "Delete a planet",
+                "description": "A planet that mission applications refer to is not deleted "
+                               "(409): archive it instead.",
                 "responses": {"204": {"description": "Deleted."},
-                              **_errors(401, 403, 404)},
+                              **_errors(401, 403, 404, 409)},
+            }),
+        },
+        "/api/planets/{planet_id}/archive": {
+            "parameters": [planet_id],
+            "post": _write({
+                "operationId": "archivePlanet", "tags": ["planets"],
+                "summary": "Archive a planet",
+                "description": "It leaves the catalog and the default list, and keeps its "
+                               "mission applications. Archiving an archived planet changes "
+                               "nothing.",
+                "responses": {"200": planet, **_errors(401, 403, 404, 409)},
+            }),
+        },
+        "/api/planets/{planet_id}/unarchive": {
+            "parameters": [planet_id],
+            "post": _write({
+                "operationId": "unarchivePlanet", "tags": ["planets"],
+                "summary": "Bring an archived planet back",
+                "responses": {"200": planet, **_errors(401, 403, 404, 409)},
             }),
         },
         "/api/openapi.json": {"get": {

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from console.errors import ApiError
+from console.paging import CursorError, Ordering, Page, PageTooDeep, fetch_from, read_page
 from models import MAX_ID, DiscoveryMethod, Planet, PlanetType, db
-from models.paging import CursorError, Ordering, Page, PageTooDeep, fetch_from, read_page
 
 MAX_PLANET_ID = MAX_ID
 DEFAULT_PER_PAGE = 25
@@ -40,6 +40,7 @@ SORT_COLUMNS = {
 }
 SORT_VALUES = [key for column in SORT_COLUMNS for key in (column, f"-{column}")]
 PLANET_TYPES = [t.value for t in PlanetType]
+ARCHIVED_VALUES = ["false", "true"]
 DISCOVERY_METHODS = [m.value for m in DiscoveryMethod]
 
 
@@ -74,6 +75,7 @@ class PlanetListQuery:
     discovered_to: int | None = None
     q: str = ""
     sort: str = DEFAULT_SORT
+    archived: str = "false"  # "true" lists the archived planets instead
     after: str | None = None
 
     @classmethod
@@ -88,7 +90,8 @@ class PlanetListQuery:
             "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
             "q": _search_text,
             "sort": lambda raw: _choice(raw, SORT_VALUES),
-            "after": str,  # checked when the page is read (models.paging)
+            "archived": lambda raw: _choice(raw, ARCHIVED_VALUES),
+            "after": str,  # checked when the page is read (console.paging)
         }
         values: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
@@ -112,7 +115,8 @@ class PlanetListQuery:
         """This page's planets, and the cursor of the next page; a 400 ApiError names a
         cursor of another list or a page number too deep."""
         ordering = self.ordering()
-        query = select(Planet, ordering.key, Planet.id)
+        query = select(Planet, ordering.key, Planet.id).where(
+            Planet.archived.is_(self.archived == "true"))
         if self.type:
             query = query.where(Planet.planet_type == self.type)
         if self.method:

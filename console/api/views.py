@@ -1,30 +1,24 @@
-"""The planets API: JSON in, JSON out. Every planet input passes models.planets.clean_planet."""
+"""The planets API: JSON in, JSON out. Every write goes through the planets service."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from console import audit
 from console.api import bp
+from console.api.bearer import requires_write_token
 from console.api.docs import render_docs
 from console.api.openapi import openapi_document
 from console.api.parameters import MAX_PLANET_ID, PlanetListQuery
-from console.api.tokens import requires_write_token
-from console.errors import ApiError
+from console.audit import Source
+from console.errors import ApiError, sentence
+from console.services import planets
 from models import ApiToken, Planet, db
-from models.planets import (
-    PLANET_FIELDS,
-    PlanetValidationError,
-    clean_planet,
-    duplicate_name_message,
-)
+from models.errors import DomainError, Refusal
+from models.planets import PLANET_FIELDS
 
 PLANET_URL = "/planets/<int:planet_id>"
 
@@ -38,6 +32,7 @@ def planet_json(planet: Planet) -> dict[str, Any]:
     return {
         "id": planet.id,
         **{field.name: getattr(planet, field.name) for field in PLANET_FIELDS},
+        "archived": planet.archived,
         "created_at": _timestamp(planet.created_at),
         "updated_at": _timestamp(planet.updated_at),
     }
@@ -56,39 +51,19 @@ def _json_body() -> dict[str, Any]:
     return body
 
 
-def _cleaned(body: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+STATUS = {Refusal.INVALID: 422, Refusal.CONFLICT: 409, Refusal.MISSING: 404}
+
+
+def _write(token: ApiToken, operation, *args: Any, **kwargs: Any) -> Any:
+    """Run a planets service operation for this token; a DomainError becomes the JSON error
+    with its fields."""
     try:
-        return clean_planet(body, partial=partial)
-    except PlanetValidationError as error:
-        raise ApiError(422, "Some fields are not valid.", fields=error.errors) from None
-
-
-def _duplicate(name: str) -> ApiError:
-    return ApiError(409, "Another planet has this name.",
-                    fields={"name": [duplicate_name_message(name)]})
-
-
-def _refuse_taken_name(values: Mapping[str, Any], planet_id: int | None = None) -> None:
-    """409 when another planet has the name, ignoring case; the unique index backs this up."""
-    if "name" not in values:
-        return
-    other = Planet.find_by_name(values["name"])
-    if other is not None and other.id != planet_id:
-        raise _duplicate(values["name"])
-
-
-def _store(planet: Planet, action: str, changes: Mapping[str, Any], token: ApiToken) -> None:
-    """Audit and commit in one transaction; a race lost to another writer is a 409 or 404."""
-    try:
-        audit.record(action, planet, changes=changes, actor=token.user,
-                     via=f"api token {token.name}")
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _duplicate(planet.name) from None
-    except StaleDataError:  # deleted by another request since it was read
-        db.session.rollback()
-        raise ApiError(404, "This planet no longer exists.") from None
+        return operation(*args, actor=token.user, via=Source.API, via_detail=token.name,
+                         **kwargs)
+    except DomainError as error:
+        message = ("Some fields are not valid." if error.kind is Refusal.INVALID
+                   else sentence(error.message))
+        raise ApiError(STATUS[error.kind], message, fields=error.fields) from None
 
 
 def _planet_or_404(planet_id: int) -> Planet:
@@ -122,24 +97,14 @@ def get_planet(planet_id: int) -> Response:
 @bp.post("/planets")
 @requires_write_token
 def create_planet(token: ApiToken) -> tuple[Response, int, dict[str, str]]:
-    values = _cleaned(_json_body())
-    _refuse_taken_name(values)
-    planet = Planet(**values)
-    db.session.add(planet)
-    _store(planet, "planet.create", values, token)
+    planet = _write(token, planets.create, _json_body())
     location = url_for("api.get_planet", planet_id=planet.id)
     return jsonify(planet_json(planet)), 201, {"Location": location}
 
 
 def _update(planet_id: int, token: ApiToken, *, partial: bool) -> Response:
     planet = _planet_or_404(planet_id)
-    values = _cleaned(_json_body(), partial=partial)
-    _refuse_taken_name(values, planet.id)
-    changes = {key: [getattr(planet, key), value] for key, value in values.items()
-               if getattr(planet, key) != value}
-    if changes:
-        planet.apply(values)
-        _store(planet, "planet.update", changes, token)
+    _write(token, planets.update, planet, _json_body(), partial=partial)
     return jsonify(planet_json(planet))
 
 
@@ -158,11 +123,24 @@ def update_planet(planet_id: int, token: ApiToken) -> Response:
 @bp.delete(PLANET_URL)
 @requires_write_token
 def delete_planet(planet_id: int, token: ApiToken) -> tuple[str, int]:
-    planet = _planet_or_404(planet_id)
-    snapshot = {field.name: getattr(planet, field.name) for field in PLANET_FIELDS}
-    db.session.delete(planet)
-    _store(planet, "planet.delete", snapshot, token)
+    _write(token, planets.delete, [_planet_or_404(planet_id)])
     return "", 204
+
+
+@bp.post(f"{PLANET_URL}/archive")
+@requires_write_token
+def archive_planet(planet_id: int, token: ApiToken) -> Response:
+    planet = _planet_or_404(planet_id)
+    _write(token, planets.set_archived, [planet], True)
+    return jsonify(planet_json(planet))
+
+
+@bp.post(f"{PLANET_URL}/unarchive")
+@requires_write_token
+def unarchive_planet(planet_id: int, token: ApiToken) -> Response:
+    planet = _planet_or_404(planet_id)
+    _write(token, planets.set_archived, [planet], False)
+    return jsonify(planet_json(planet))
 
 
 @bp.get("/openapi.json")

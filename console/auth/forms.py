@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from models.tokens import MAX_TOKEN_NAME_LENGTH
+from models.api_tokens import MAX_TOKEN_NAME_LENGTH
 from models.users import MAX_PASSWORD_LENGTH, password_problem, username_problem
 
 

@@ -16,7 +16,6 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from console import accounts, tokens
 from console.auth import bp
 from console.auth.forms import (
     ApiTokenForm,
@@ -27,12 +26,14 @@ from console.auth.forms import (
 )
 from console.extensions import limiter
 from console.security import Permission, can, require, safe_next_url
+from console.services import accounts, api_tokens
 from models import MAX_ID, ApiToken, db
+from models.errors import DomainError
 
 LOGIN_FAILED = "Invalid username/email or password."
 
 
-def _field_error(form: FlaskForm, error: accounts.AccountError) -> None:
+def _field_error(form: FlaskForm, error: DomainError) -> None:
     getattr(form, error.field).errors.append(error.message)
 
 
@@ -65,7 +66,7 @@ def register():
         try:
             user = accounts.create_account(form.username.data, form.email.data,
                                            form.password.data, action="user.register")
-        except accounts.AccountError as error:
+        except DomainError as error:
             _field_error(form, error)
         else:
             login_user(user)
@@ -117,7 +118,7 @@ def account():
         else:
             try:
                 accounts.update_account(current_user, actor=current_user, email=form.email.data)
-            except accounts.AccountError as error:
+            except DomainError as error:
                 _field_error(form, error)
             else:
                 flash("Your email address has been changed.", "success")
@@ -150,7 +151,7 @@ def _account_page(form: EmailChangeForm, token_form: ApiTokenForm | None = None,
     may_hold_tokens = can(Permission.PLANETS_WRITE)
     response = make_response(render_template(
         "auth/account.html", form=form, token_form=token_form or ApiTokenForm(formdata=None),
-        api_tokens=tokens.user_tokens(current_user) if may_hold_tokens else [],
+        api_tokens=api_tokens.user_tokens(current_user) if may_hold_tokens else [],
         new_secret=new_secret,
     ))
     if new_secret:
@@ -165,8 +166,8 @@ def create_api_token():
     new_secret = None
     if token_form.validate_on_submit():
         try:
-            _, new_secret = tokens.create_token(current_user, token_form.name.data)
-        except tokens.TokenError as error:
+            _, new_secret = api_tokens.create_token(current_user, token_form.name.data)
+        except DomainError as error:
             token_form.name.errors.append(error.message)
         else:
             token_form = None  # an empty form for the next token
@@ -179,6 +180,6 @@ def revoke_api_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         abort(404)
-    tokens.revoke_token(token)
+    api_tokens.revoke_token(token)
     flash(f"The API token {token.name!r} is revoked.", "success")
     return redirect(url_for("auth.account"))

@@ -1,4 +1,5 @@
-"""Account operations shared by the site, the console and the CLI, so they cannot disagree.
+"""Every write of user accounts, for the site, the console and the CLI, so they cannot
+disagree: registration, changes, the admin guards, deletion, logins and logouts.
 
 Each change is audited in the same transaction that stores it; `via` says where it came from.
 """
@@ -8,29 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from console import audit
-from models import Role, User, db
-from models.users import normalise_email, password_problem, username_problem, utcnow
-
-
-class AccountError(ValueError):
-    """A refused account change; `field` names the input it is about."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+from console.audit import Source
+from console.services.transaction import committed
+from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utcnow
+from models.errors import DomainError, Refusal
+from models.users import normalise_email, password_problem, username_problem
 
 
 def _checked_email(email: str, excluding_id: int | None = None) -> str:
     try:
         email = normalise_email(email)
     except ValueError as error:
-        raise AccountError("email", str(error)) from None
+        raise DomainError.about("email", str(error)) from None
     if User.email_taken(email, excluding_id):
-        raise AccountError("email", "This email address is already registered.")
+        raise DomainError.about("email", "This email address is already registered.",
+                                 Refusal.CONFLICT)
     return email
 
 
@@ -39,44 +34,41 @@ def _checked_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         known = ", ".join(r.value for r in Role)
-        raise AccountError("role", f"Unknown role {role!r}; choose one of {known}.") from None
+        raise DomainError.about("role", f"Unknown role {role!r}; choose one of {known}.") from None
 
 
-def _duplicate_error(username: str) -> AccountError:
+def _duplicate_error(username: str) -> DomainError:
     """Which unique value another request stored first: the username or the email."""
     if User.username_taken(username):
-        return AccountError("username", "This username is taken.")
-    return AccountError("email", "This email address is already registered.")
+        return DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
+    return DomainError.about("email", "This email address is already registered.",
+                                 Refusal.CONFLICT)
 
 
 def create_account(username: str, email: str, password: str, role: str = Role.MEMBER, *,
                    is_active: bool = True, action: str = "user.create",
-                   via: str = "web") -> User:
-    """Validate and store a new account; raises AccountError naming the bad field.
+                   via: str = Source.SITE) -> User:
+    """Validate and store a new account; raises DomainError naming the bad field.
 
     `action` is "user.register" when people sign themselves up.
     """
     username = username.strip()
     if problem := username_problem(username):
-        raise AccountError("username", problem)
+        raise DomainError.about("username", problem)
     if User.username_taken(username):
-        raise AccountError("username", "This username is taken.")
+        raise DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
     email = _checked_email(email)
     if problem := password_problem(password, username, email):
-        raise AccountError("password", problem)
+        raise DomainError.about("password", problem)
     user = User(username=username, email=email, role=_checked_role(role).value,
                 is_active=is_active)
     user.set_password(password)
-    db.session.add(user)
-    try:
+    with committed(lambda: _duplicate_error(username)):  # another request may win the name
+        db.session.add(user)
         db.session.flush()
         audit.record(action, user, via=via, actor=user if action == "user.register" else None,
-                     changes={"username": user.username, "email": user.email, "role": user.role,
-                              "is_active": user.is_active})
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _duplicate_error(username) from None
+                     changes=audit.diff({}, audit.snapshot(
+                         user, ("username", "email", "role", "is_active"))))
     return user
 
 
@@ -95,7 +87,12 @@ def record_login(user: User, at: datetime | None = None) -> None:
 
 
 def record_failed_login(login: str, action: str = "login.failed") -> None:
-    audit.record(action, target_type="user", changes={"login": login[:254]})
+    """A failed or refused login, on the account it named when there is one."""
+    user = User.find_by_login(login)
+    if user is not None:
+        audit.record(action, user, changes={"login": login[:254]})
+    else:
+        audit.record(action, target_type="user", changes={"login": login[:254]})
     db.session.commit()
 
 
@@ -123,15 +120,15 @@ def _is_active_admin(user: User) -> bool:
 
 def _checked_changes(user: User, actor: User | None, *, username: str | None, email: str | None,
                      role: str | None, is_active: bool | None, password: str | None) -> dict:
-    """The changes to make, as {field: new value}; raises AccountError before anything changes."""
+    """The changes to make, as {field: new value}; raises DomainError before anything changes."""
     changes: dict = {}
     if username is not None and username.strip() != user.username:
         username = username.strip()
         if problem := username_problem(username):
-            raise AccountError("username", problem)
+            raise DomainError.about("username", problem)
         taken = User.find_by_login(username)
         if taken is not None and taken.id != user.id:
-            raise AccountError("username", "This username is taken.")
+            raise DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
         changes["username"] = username
     if email is not None and email.strip() != user.email:
         changes["email"] = _checked_email(email, excluding_id=user.id)
@@ -139,21 +136,21 @@ def _checked_changes(user: User, actor: User | None, *, username: str | None, em
         new_role = _checked_role(role)
         if actor is not None and actor.id == user.id and ROLE_RANK[new_role] < ROLE_RANK[
                 Role(user.role)]:
-            raise AccountError("role", "You cannot demote yourself.")
+            raise DomainError.about("role", "You cannot demote yourself.")
         changes["role"] = new_role.value
     if is_active is not None and is_active != user.is_active:
         if not is_active and actor is not None and actor.id == user.id:
-            raise AccountError("is_active", "You cannot deactivate yourself.")
+            raise DomainError.about("is_active", "You cannot deactivate yourself.")
         changes["is_active"] = is_active
     leaves_admins = changes.get("role", Role.ADMIN) != Role.ADMIN or not changes.get(
         "is_active", True)
     if _is_active_admin(user) and leaves_admins and _active_admins_besides([user]) == 0:
         field = "role" if "role" in changes else "is_active"
-        raise AccountError(field, "The last active admin cannot be demoted or deactivated.")
+        raise DomainError.about(field, "The last active admin cannot be demoted or deactivated.")
     if password:
         if problem := password_problem(password, changes.get("username", user.username),
                                        changes.get("email", user.email)):
-            raise AccountError("password", problem)
+            raise DomainError.about("password", problem)
         changes["password"] = password
     return changes
 
@@ -183,7 +180,7 @@ def _apply(user: User, changes: dict, via: str) -> None:
 def update_account(user: User, *, actor: User | None = None, username: str | None = None,
                    email: str | None = None, role: str | None = None,
                    is_active: bool | None = None, password: str | None = None,
-                   via: str = "web") -> None:
+                   via: str = Source.SITE) -> None:
     """Change several things of one account at once: all are checked before any is stored.
 
     `actor` is the user making the change (None for the CLI); nobody demotes or deactivates
@@ -193,12 +190,9 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
                                is_active=is_active, password=password)
     if not changes:
         return
-    _apply(user, changes, via)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise _duplicate_error(changes.get("username", user.username)) from None
+    username = changes.get("username", user.username)
+    with committed(lambda: _duplicate_error(username)):
+        _apply(user, changes, via)
 
 
 def set_active(users: list[User], active: bool, *, actor: User | None, via: str) -> int:
@@ -206,24 +200,44 @@ def set_active(users: list[User], active: bool, *, actor: User | None, via: str)
     changing = [user for user in users if user.is_active != active]
     if not active:
         if actor is not None and any(user.id == actor.id for user in changing):
-            raise AccountError("is_active", "You cannot deactivate yourself.")
+            raise DomainError.about("is_active", "You cannot deactivate yourself.")
         if any(_is_active_admin(user) for user in changing) and not _active_admins_besides(
                 changing):
-            raise AccountError("is_active", "The last active admin cannot be deactivated.")
+            raise DomainError.about("is_active", "The last active admin cannot be deactivated.")
     for user in changing:
         _apply(user, {"is_active": active}, via)
     db.session.commit()
     return len(changing)
 
 
+def _history(user: User) -> list[str]:
+    """What a person did under this account that deleting it would orphan."""
+    held = []
+    if db.session.scalar(select(MissionApplication.id).where(
+            (MissionApplication.applicant_id == user.id)
+            | (MissionApplication.reviewed_by_id == user.id)).limit(1)):
+        held.append("mission applications")
+    if db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id).limit(1)):
+        held.append("API tokens")
+    if db.session.scalar(select(AuditEvent.id).where(AuditEvent.actor_id == user.id).limit(1)):
+        held.append("a history in the audit log")
+    return held
+
+
 def delete_accounts(users: list[User], *, actor: User | None, via: str) -> None:
-    """Delete several accounts at once, all or none."""
+    """Delete several accounts at once, all or none. An account with applications, API tokens
+    or anything it did in the audit log is deactivated instead, never deleted."""
     if actor is not None and any(user.id == actor.id for user in users):
-        raise AccountError("id", "You cannot delete your own account.")
+        raise DomainError.about("id", "You cannot delete your own account.")
     if any(_is_active_admin(user) for user in users) and not _active_admins_besides(users):
-        raise AccountError("id", "The last active admin cannot be deleted.")
+        raise DomainError.about("id", "The last active admin cannot be deleted.")
     for user in users:
-        audit.record("user.delete", user, via=via,
-                     changes={"username": user.username, "email": user.email, "role": user.role})
+        if held := _history(user):
+            raise DomainError.about(
+                "id", f"{user.username} has {' and '.join(held)}, so the account cannot be "
+                "deleted; deactivate it instead.", Refusal.CONFLICT)
+    for user in users:
+        audit.record("user.delete", user, via=via, changes=audit.diff(
+            audit.snapshot(user, ("username", "email", "role", "is_active")), {}))
         db.session.delete(user)
     db.session.commit()

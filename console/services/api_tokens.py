@@ -10,20 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from console import audit
+from console.audit import Source
 from console.security import Permission, can
-from models import ApiToken, User, db
-from models.tokens import token_name_problem, utcnow
+from models import ApiToken, User, db, utcnow
+from models.api_tokens import token_name_problem
+from models.errors import DomainError, Refusal
 
 TOKEN_PERMISSION = Permission.PLANETS_WRITE
-
-
-class TokenError(ValueError):
-    """A refused token operation; `field` names the input it is about."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def may_hold_tokens(user: User) -> bool:
@@ -31,28 +24,29 @@ def may_hold_tokens(user: User) -> bool:
     return can(TOKEN_PERMISSION, user)
 
 
-def _duplicate_name(name: str) -> TokenError:
-    return TokenError("name", f"There is already a token named {name!r} on this account.")
+def _duplicate_name(name: str) -> DomainError:
+    return DomainError.about("name", f"There is already a token named {name!r} on this account.",
+                             Refusal.CONFLICT)
 
 
-def create_token(user: User, name: str, *, via: str = "web") -> tuple[ApiToken, str]:
+def create_token(user: User, name: str, *, via: str = Source.SITE) -> tuple[ApiToken, str]:
     """Store a new token for `user`; returns it with its secret, which is shown once only."""
     if not user.is_active:
-        raise TokenError("user", f"{user.username!r} is deactivated; only active users hold "
+        raise DomainError.about("user", f"{user.username!r} is deactivated; only active users hold "
                                  "API tokens.")
     if not may_hold_tokens(user):
-        raise TokenError("user", f"{user.username!r} is a {user.role}, who may not change "
+        raise DomainError.about("user", f"{user.username!r} is a {user.role}, who may not change "
                                  "planets, so it cannot hold API tokens.")
     name = name.strip()
     if problem := token_name_problem(name):
-        raise TokenError("name", problem)
+        raise DomainError.about("name", problem)
     if ApiToken.name_taken(user.id, name):
         raise _duplicate_name(name)
     token, secret = ApiToken.issue(user, name)
     db.session.add(token)
     try:
         audit.record("token.create", token, via=via,
-                     changes={"name": token.name, "owner": user.username})
+                     changes=audit.diff({}, {"name": token.name, "owner": user.username}))
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -66,13 +60,13 @@ def user_tokens(user: User) -> list[ApiToken]:
     return list(db.session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
-def revoke_token(token: ApiToken, *, via: str = "web") -> None:
+def revoke_token(token: ApiToken, *, via: str = Source.SITE) -> None:
     """Stop the token at once; revoking a revoked token changes nothing."""
     if token.is_revoked:
         return
     token.revoked_at = utcnow()
     audit.record("token.revoke", token, via=via,
-                 changes={"name": token.name, "owner": token.user.username})
+                 changes=audit.diff({"revoked_at": None}, audit.snapshot(token, ["revoked_at"])))
     db.session.commit()
 
 
@@ -80,11 +74,11 @@ def authenticate(secret: str) -> ApiToken | None:
     """The token presented as `secret` if it is not revoked and its user is active.
 
     Matching is by the secret's hash, so no plaintext is compared. Whether the user may write is
-    left to the caller, which answers 403 rather than 401 then. Marks the token as used.
+    left to the caller, which answers 403 rather than 401 then. Marks the token as used, in
+    the transaction of the write it authorises (a refused write leaves no trace).
     """
     token = ApiToken.find_by_secret(secret)
     if token is None or token.is_revoked or not token.user.is_active:
         return None
     token.last_used_at = utcnow()
-    db.session.commit()
     return token

@@ -6,11 +6,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from console.paging import Ordering, PagingError, fetch_from, pager_links, read_page
+from console.services import applications
 from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
-from models.applications import ApplicationError, submit_application
-from models.paging import Ordering, PagingError, fetch_from, pager_links, read_page
+from models.errors import DomainError
 
 PLANETS_PER_PAGE = 25
 
@@ -39,7 +40,7 @@ def planets():
     if planet_type not in {t.value for t in PlanetType}:
         planet_type = ""
     ordering = Ordering.on(db.engine.dialect.name, "name", Planet.name_key(), Planet.id)
-    query = select(Planet, ordering.key, Planet.id)
+    query = select(Planet, ordering.key, Planet.id).where(Planet.archived.is_(False))
     if query_text:
         query = query.where(Planet.search(query_text, db.engine.dialect.name))
     if planet_type:
@@ -64,7 +65,10 @@ def planets():
 
 @bp.route(f"/planets/<int(max={MAX_ID}):planet_id>")
 def planet(planet_id: int):
-    return render_template("site/planet.html", planet=db.get_or_404(Planet, planet_id))
+    shown = db.session.get(Planet, planet_id)
+    if shown is None or shown.archived:
+        abort(404)
+    return render_template("site/planet.html", planet=shown)
 
 
 @bp.route("/mission-application", methods=["GET", "POST"])
@@ -74,7 +78,7 @@ def mission_application():
     requested = request.args.get("planet", "")
     if request.method == "GET" and requested.isdigit() and int(requested) <= MAX_ID:
         chosen = db.session.get(Planet, int(requested))
-        if chosen is not None:
+        if chosen is not None and not chosen.archived:
             form.planet.data = chosen.name
     if form.validate_on_submit():
         target = Planet.find_by_name(form.planet.data)
@@ -82,9 +86,10 @@ def mission_application():
             form.planet.errors.append("There is no planet of that name in the catalog.")
         else:
             try:
-                submit_application(current_user, target, form.motivation.data)
-            except ApplicationError as error:
-                form.planet.errors.append(str(error))
+                applications.submit(current_user._get_current_object(), target,
+                                    form.motivation.data)
+            except DomainError as error:
+                getattr(form, error.field).errors.append(error.message)
             else:
                 flash(f"Your application for {target.name} is submitted and pending review.",
                       "success")
@@ -100,11 +105,10 @@ def withdraw_application(application_id: int):
     if application is None or application.applicant_id != current_user.id:
         abort(404)
     try:
-        application.withdraw()
-    except ApplicationError as error:
-        flash(str(error), "danger")
+        applications.withdraw(application, current_user._get_current_object())
+    except DomainError as error:
+        flash(error.message, "danger")
     else:
-        db.session.commit()
         flash(f"Your application for {application.planet.name} is withdrawn.", "info")
     return redirect(url_for("site.index"))
 

@@ -63,8 +63,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import make_url
 
+from console.paging import MAX_OFFSET, Ordering, Position
 from models import Planet, db
-from models.paging import MAX_OFFSET, Ordering, Position
 
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 SEARCH = "kepler"

@@ -24,15 +24,15 @@ from alembic.script import ScriptDirectory
 from bench_apps import ADMIN_PASSWORD, ADMIN_USERNAME, PROJECT_ROOT, console_app
 from werkzeug.security import generate_password_hash
 
-from console import accounts
 from console.config import normalise_database_url
-from models import ApplicationStatus, MissionApplication, Planet, Role, db
+from console.services import accounts, applications
+from console.services.planets import load_synthetic, seed_catalog
+from models import ApplicationStatus, Planet, Role, User, db
 from models import users as users_module
-from seed.catalog import catalog_size, seed_catalog
-from seed.synthetic import load_synthetic
+from seed import catalog_size
 
 CACHE_DIR = PROJECT_ROOT / ".bench-cache"
-DATA_VERSION = 1  # bump when build() changes what a database holds
+DATA_VERSION = 2  # bump when build() changes what a database holds
 MEMBERS = 1_000
 MEMBER_PASSWORD = "bench member password 42"
 
@@ -93,16 +93,19 @@ def _add_people() -> list[int]:
 
 
 def _add_applications(member_ids: list[int]) -> None:
-    planet_ids = db.session.scalars(
-        sa.select(Planet.id).order_by(Planet.id).limit(len(member_ids))).all()
+    """Applications in every status, through the applications service (and audited)."""
+    planets = db.session.scalars(
+        sa.select(Planet).order_by(Planet.id).limit(len(member_ids))).all()
+    reviewer = User.find_by_login(ADMIN_USERNAME)
     statuses = list(ApplicationStatus)
-    db.session.add_all(
-        MissionApplication(applicant_id=member_id, planet_id=planet_id,
-                           motivation=f"Benchmark application {number}.",
-                           status=statuses[number % len(statuses)].value)
-        for number, (member_id, planet_id) in enumerate(zip(member_ids, planet_ids, strict=False))
-    )
-    db.session.commit()
+    for number, (member_id, planet) in enumerate(zip(member_ids, planets, strict=False)):
+        member = db.session.get(User, member_id)
+        application = applications.submit(member, planet, f"Benchmark application {number}.")
+        status = statuses[number % len(statuses)]
+        if status is ApplicationStatus.WITHDRAWN:
+            applications.withdraw(application, member)
+        elif status is not ApplicationStatus.PENDING:
+            applications.review([application], reviewer, status)
 
 
 def build(url: str, planets: int, instance_path: Path) -> None:

@@ -94,8 +94,8 @@ def _add_pending_applications(env: dict[str, str], instance: Path) -> None:
 
 def _submit_applications(database_url: str, instance: Path) -> None:
     from console import create_app
+    from console.services.applications import submit
     from models import Planet, User, db
-    from models.applications import submit_application
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
                       "SECRET_KEY": "browser-tests-secret-key-0123456789-abcdefghij"},
@@ -104,7 +104,7 @@ def _submit_applications(database_url: str, instance: Path) -> None:
         for username, planet_name in REVIEWED_APPLICATIONS:
             applicant = db.session.scalar(db.select(User).filter_by(username=username))
             planet = Planet.find_by_name(planet_name)
-            submit_application(applicant, planet, f"{username} wants to see {planet_name}.")
+            submit(applicant, planet, f"{username} wants to see {planet_name}.")
         db.session.commit()
         db.engine.dispose()
 

@@ -39,12 +39,13 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 
-from console import accounts, create_app, tokens
+from console import create_app
 from console.config import normalise_database_url
+from console.paging import MAX_OFFSET
+from console.services import accounts
+from console.services import api_tokens as tokens
+from console.services.planets import load_synthetic, seed_catalog
 from models import Planet, Role, db
-from models.paging import MAX_OFFSET
-from seed.catalog import seed_catalog
-from seed.synthetic import load_synthetic
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_DURATION = 60

@@ -1,0 +1,11 @@
+"""The only writers of rows: one module per kind of record.
+
+    accounts      users: register, change, guards, delete, logins and logouts
+    api_tokens    API tokens: create, revoke, authenticate
+    planets       the catalog: create, update, delete, archive, CSV import, seed, synthetic
+    applications  mission applications: submit, withdraw, review
+
+The site, the console, the API and the CLI only translate their input into these calls and a
+models.errors.DomainError back into their own answer; every change is audited (console.audit)
+in the transaction that stores it.
+"""
