@@ -36,6 +36,20 @@ def test_login_failed_login_and_logout_are_audited(auth, make_user, app):
                       ("logout", "ada", {})]
 
 
+def test_auth_events_target_the_user(auth, make_user, app):
+    """Filtering the audit log by a user finds their logins, logouts and account changes."""
+    user = make_user("ada")
+    auth.login("ada", "wrong password!")
+    auth.login("ada")
+    auth.client.post("/account", data={"email": "ada.new@example.com",
+                                       "current_password": PASSWORD})
+    auth.logout()
+    events = _events(app)[1:]
+    assert [e.action for e in events] == ["login.failed", "login", "user.update", "logout"]
+    assert {(e.target_type, e.target_id) for e in events} == {("user", str(user.id))}
+    assert events[2].changes == {"email": ["ada@example.com", "ada.new@example.com"]}
+
+
 def test_rate_limit_lockout_is_audited_once_per_refused_attempt(auth, make_user, app):
     make_user("ada")
     for _ in range(5):

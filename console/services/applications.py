@@ -29,11 +29,6 @@ def _review_values(application: MissionApplication) -> dict[str, Any]:
     return values
 
 
-def _changed_meanwhile() -> DomainError:
-    return DomainError.about("status", "This application was changed by someone else "
-                             "meanwhile; nothing was saved.", Refusal.CONFLICT)
-
-
 def has_pending_application(applicant: User, planet: Planet) -> bool:
     pending = select(MissionApplication.id).where(
         MissionApplication.applicant_id == applicant.id,
@@ -82,7 +77,7 @@ def withdraw(application: MissionApplication, applicant: User, *,
     if application.applicant_id != applicant.id:
         raise DomainError.about("id", "There is no such application of yours.", Refusal.MISSING)
     _refuse_transition(application, ApplicationStatus.WITHDRAWN, Transition.WITHDRAW)
-    with committed(_changed_meanwhile):
+    with committed():
         application.status = ApplicationStatus.WITHDRAWN.value
         audit.record("application.withdraw", application, actor=applicant, via=via,
                      changes={"status": [ApplicationStatus.PENDING.value, application.status]})
@@ -101,7 +96,7 @@ def review(applications: Sequence[MissionApplication], reviewer: User,
     if len(note) > MAX_REVIEW_NOTE_LENGTH:
         raise DomainError.about("review_note", f"Use at most {MAX_REVIEW_NOTE_LENGTH} characters.")
     pending = [a for a in applications if a.transition_to(status) is Transition.REVIEW]
-    with committed(_changed_meanwhile):
+    with committed():
         for application in pending:
             before = _review_values(application)
             application.status = status.value

@@ -16,7 +16,7 @@ CHANGED_MEANWHILE = ("this record was changed or deleted by someone else meanwhi
 
 
 @contextmanager
-def committed(conflict: DomainError | Callable[[], DomainError]) -> Iterator[None]:
+def committed(conflict: DomainError | Callable[[], DomainError] | None = None) -> Iterator[None]:
     """Commit what the block changes, all or nothing. A unique index or foreign key that
     refuses it (another request stored the same name first, or used the row being deleted)
     raises `conflict` (called after the rollback when it is a function); a row whose version
@@ -26,6 +26,8 @@ def committed(conflict: DomainError | Callable[[], DomainError]) -> Iterator[Non
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if conflict is None:
+            raise  # no race can cause it: a bug, for the log
         raise (conflict() if callable(conflict) else conflict) from None
     except StaleDataError:
         db.session.rollback()
