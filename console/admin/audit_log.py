@@ -24,11 +24,12 @@ class AuditView(ConsoleModelView):
     offers_create = offers_edit = offers_delete = False
 
     column_list = ["at", "actor_username", "action", "target_type", "target_id", "via",
-                   "remote_addr"]
+                   "via_detail", "remote_addr"]
     column_details_list = ["id", *column_list, "changes"]
     column_labels = {"at": "When", "actor_username": "Actor", "target_type": "Target",
-                     "target_id": "Target id", "remote_addr": "Address"}
+                     "target_id": "Target id", "via": "From", "via_detail": "Token or file",
+                     "remote_addr": "Address", "changes": "Changes [before, after]"}
     column_sortable_list = ["at", "action", "actor_username", "target_type"]
     column_default_sort = ("at", True)
-    column_filters = ["action", "actor_username", "target_type"]
+    column_filters = ["action", "actor_username", "target_type", "target_id", "via"]
     column_formatters = {"changes": _changes, "actor_username": _actor}

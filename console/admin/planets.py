@@ -90,6 +90,8 @@ class PlanetView(ConsoleModelView):
         BooleanEqualFilter(Planet.archived, "Archived"),
     ]
     column_choices = CHOICES  # list and details show the labels, as the filters do
+    column_formatters = {"archived": lambda view, context, model, name:
+                         "Yes" if model.archived else "No"}
     column_details_list = ["id", *planets.AUDITED_FIELDS, "archived", "created_at", "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
