@@ -127,20 +127,22 @@ def delete_planet(planet_id: int, token: ApiToken) -> tuple[str, int]:
     return "", 204
 
 
+def _set_archived(planet_id: int, token: ApiToken, archived: bool) -> Response:
+    planet = _planet_or_404(planet_id)
+    _write(token, planets.set_archived, [planet], archived)
+    return jsonify(planet_json(planet))
+
+
 @bp.post(f"{PLANET_URL}/archive")
 @requires_write_token
 def archive_planet(planet_id: int, token: ApiToken) -> Response:
-    planet = _planet_or_404(planet_id)
-    _write(token, planets.set_archived, [planet], True)
-    return jsonify(planet_json(planet))
+    return _set_archived(planet_id, token, True)
 
 
 @bp.post(f"{PLANET_URL}/unarchive")
 @requires_write_token
 def unarchive_planet(planet_id: int, token: ApiToken) -> Response:
-    planet = _planet_or_404(planet_id)
-    _write(token, planets.set_archived, [planet], False)
-    return jsonify(planet_json(planet))
+    return _set_archived(planet_id, token, False)
 
 
 @bp.get("/openapi.json")
