@@ -102,6 +102,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # A table rebuild (0007) turns foreign keys off; this pooled connection must not
+            # keep them off. The pragma takes effect only outside a transaction, as here.
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():

@@ -101,9 +101,9 @@ def _one(app: Flask, model, **where):
         return db.session.scalars(select(model).filter_by(**where)).first()
 
 
-def test_every_write_of_every_route_is_audited(app, writes, make_user, make_planet, tmp_path):
+def test_every_write_of_every_route_is_audited(app, writes, make_user, make_planet):
     walk = Walk(app)
-    admin = make_user("root", role="admin")
+    make_user("root", role="admin")
     editor = make_user("eddie", role="editor")
     planet_id = make_planet(name="Kepler-452 b")
     spare_id = make_planet(name="Spare b")

@@ -113,7 +113,7 @@ def _sqlite_tables(upgrading):
     problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if problems:
         raise RuntimeError(f"foreign key problems after rebuilding the tables: {problems[:5]}")
-    connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+    # migrations/env.py turns foreign keys back on once the transaction is committed.
 
 
 def _postgresql_tables(upgrading):
