@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from pathlib import Path
 
 from limits import parse_many
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_BITS = 128  # estimated from the key's own character frequencies
 WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "you-will-never-guess", "development"}
 
 
@@ -40,13 +43,21 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def estimated_bits(key: str) -> float:
+    """Shannon entropy of the key's characters times its length: a generous estimate of how
+    hard it is to guess (0123456789... and repeated words score low)."""
+    counts = Counter(key)
+    return -sum(n * math.log2(n / len(key)) for n in counts.values())
+
+
 def _secret_key(production: bool, instance_path: Path) -> str:
     key = os.environ.get("SECRET_KEY", "").strip()
     if not production:
         return key or _development_secret_key(instance_path)
     if not key:
         raise ConfigurationError("SECRET_KEY must be set when CONSOLE_ENV=production.")
-    if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS or len(set(key)) < 10:
+    if (len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS
+            or estimated_bits(key) < MIN_SECRET_KEY_BITS):
         raise ConfigurationError(
             f"SECRET_KEY is too weak; use a random value of at least {MIN_SECRET_KEY_LENGTH} "
             'characters, e.g. python -c "import secrets; print(secrets.token_urlsafe(48))".'
@@ -79,6 +90,17 @@ def _rate_limit_env(name: str, default: str) -> str:
     return raw
 
 
+def _trusted_hosts(production: bool) -> list[str] | None:
+    """The site's host names; requests for any other Host get 400 (Flask's TRUSTED_HOSTS), so
+    no Host header an attacker sends reaches a redirect or a link. Required in production."""
+    hosts = [h.strip().lower() for h in os.environ.get("TRUSTED_HOSTS", "").split(",")
+             if h.strip()]
+    if production and not hosts:
+        raise ConfigurationError("TRUSTED_HOSTS must list the site's host names when "
+                                 "CONSOLE_ENV=production, e.g. console.example.org.")
+    return hosts or None
+
+
 def settings_from_environment(instance_path: Path) -> dict[str, object]:
     """Return the Flask config for this process, read from the environment."""
     production = os.environ.get("CONSOLE_ENV", "development").strip().lower() == "production"
@@ -94,6 +116,7 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "").strip(),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _rate_limit_env("LOGIN_RATE_LIMIT", "5 per minute"),
+        "REGISTER_RATE_LIMIT": _rate_limit_env("REGISTER_RATE_LIMIT", "10 per hour"),
         "API_RATE_LIMIT": _rate_limit_env("API_RATE_LIMIT", "120 per minute"),
         "API_WRITE_RATE_LIMIT": _rate_limit_env("API_WRITE_RATE_LIMIT", "60 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -107,4 +130,5 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0, minimum=0),
+        "TRUSTED_HOSTS": _trusted_hosts(production),
     }

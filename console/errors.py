@@ -101,6 +101,9 @@ def handle_database_unavailable(error: OperationalError | InterfaceError):
 
 
 def handle_unexpected_error(error: Exception):
+    # A failed flush leaves the session unusable until rolled back; the page needs it (who is
+    # logged in), so roll back first.
+    db.session.rollback()
     return error_response(500)
 
 

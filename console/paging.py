@@ -21,9 +21,13 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, literal
 from sqlalchemy.orm import Session
 
+from models import MAX_ID
+
 MAX_OFFSET = 10_000
 MAX_CURSOR_LENGTH = 2_000
-MAX_INTEGER = 2**63 - 1  # what every database can compare an integer column with
+# Every integer column here (ids, years) is a 32-bit INTEGER: PostgreSQL refuses to compare one
+# with a larger number, so a cursor holding one is not a cursor of this list.
+MAX_INTEGER = MAX_ID
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g
+from flask import Flask, Response, abort, current_app, g, request
 from flask_login import current_user
 
 from console.extensions import login_manager
@@ -105,9 +105,31 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if current_app.config["CONSOLE_ENV"] == "production":
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if "Authorization" in request.headers or current_user.is_authenticated:
+        # A page for a logged-in user, or an API answer to a token, is nobody else's to keep.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
+def refuse_nul_characters() -> None:
+    """400 for a NUL character anywhere in the path, the query or a form, naming the input: no
+    field accepts one and PostgreSQL cannot even compare text holding it."""
+    inputs = [("path", request.path), *request.args.items(multi=True)]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        inputs += request.form.items(multi=True)
+    bad = sorted({name for name, value in inputs if "\x00" in name or "\x00" in value})
+    if bad:
+        from console.errors import ApiError  # the errors module imports this one
+
+        raise ApiError(400, "The request holds a NUL character, which no input accepts.",
+                       fields={name.replace("\x00", "\\0"): ["must not contain a NUL character"]
+                               for name in bad})
+
+
 def register_security(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.after_request(set_security_headers)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

@@ -193,7 +193,10 @@ def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> Co
     but LIKE 'prefix%' uses a text_pattern_ops index there.
     """
     if dialect == "sqlite" and prefix and ord(prefix[-1]) < 0x10FFFF:
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        following = ord(prefix[-1]) + 1
+        if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters: skip to U+E000
+            following = 0xE000
+        upper = prefix[:-1] + chr(following)
         return (expression >= prefix) & (expression < upper)
     return expression.startswith(prefix, autoescape=True)
 

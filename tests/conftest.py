@@ -26,7 +26,8 @@ from models.planets import clean_planet
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
                         "LOGIN_RATE_LIMIT", "REMEMBER_DAYS", "API_RATE_LIMIT",
-                        "API_WRITE_RATE_LIMIT", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS")
+                        "API_WRITE_RATE_LIMIT", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS",
+                        "REGISTER_RATE_LIMIT", "TRUSTED_HOSTS")
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:

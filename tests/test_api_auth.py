@@ -53,11 +53,17 @@ def _deactivated(make_user, make_token, runner):
     return bearer(secret)
 
 
-def _demoted(make_user, make_token, runner):
+def _demoted(make_user, make_token, runner, *roles: str):
     user = make_user(role="editor")
     secret = make_token(user)
-    assert runner.invoke(set_role_command, [user.username, "viewer"]).exit_code == 0
+    for role in roles or ("viewer",):
+        assert runner.invoke(set_role_command, [user.username, role]).exit_code == 0
     return bearer(secret)
+
+
+def _promoted_again(make_user, make_token, runner):
+    """The right came back, but the token the demotion revoked stays dead."""
+    return _demoted(make_user, make_token, runner, "viewer", "editor")
 
 
 # Member and viewer tokens cannot be made through the product; make_token stores them directly.
@@ -71,7 +77,8 @@ CREDENTIALS = [
     ("editor token", _role("editor"), None),
     ("admin token", _role("admin"), None),
     ("deactivated user's token", _deactivated, 401),
-    ("demoted user's token", _demoted, 403),
+    ("demoted user's token", _demoted, 401),  # revoked by the role change
+    ("token of a user demoted and promoted again", _promoted_again, 401),
 ]
 
 

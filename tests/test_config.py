@@ -19,7 +19,8 @@ def test_secret_key_from_environment_wins(tmp_path, monkeypatch):
     assert create_app(instance_path=str(tmp_path)).config["SECRET_KEY"] == "k" * 40
 
 
-@pytest.mark.parametrize("secret_key", [None, "", "short", "changeme", "a" * 64])
+@pytest.mark.parametrize("secret_key", [None, "", "short", "changeme", "a" * 64,
+                                        "01234567890123456789012345678901"])
 def test_production_refuses_missing_or_weak_secret_key(tmp_path, monkeypatch, secret_key):
     monkeypatch.setenv("CONSOLE_ENV", "production")
     if secret_key is not None:
@@ -36,8 +37,10 @@ def test_production_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "9f8Kq2LmZx4Rv7Tn1Wb6Yc3Hd5Je0Ua-Pq")
     monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.internal/console")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache.internal:6379/0")
+    monkeypatch.setenv("TRUSTED_HOSTS", "console.example.org, Console.Example.net")
     config = create_app(instance_path=str(tmp_path)).config
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
+    assert config["TRUSTED_HOSTS"] == ["console.example.org", "console.example.net"]
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db.internal/console"
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache.internal:6379/0"
 

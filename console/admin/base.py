@@ -71,6 +71,10 @@ def _seconds(view: Any, value: datetime, name: str) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _printable(text: str) -> bool:
+    return not any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
 class ConsoleModelView(ConsoleAccessMixin, ModelView):
     """Base of every model view in the console.
 
@@ -124,6 +128,8 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
         refused = super()._handle_view(name, **kwargs)
         if refused is not None:
             return refused
+        if not all(_printable(value) for value in request.values.getlist("url")):
+            abort(400)  # the way back to the list goes into a Location header
         ability = ENDPOINT_ABILITIES.get(name)
         if ability and not getattr(self, ability):
             abort(403)
@@ -217,6 +223,13 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
             return self._list_url(args.clone(page=number - 1 or None), **cursor)
 
         return pager_links(page, number + 1, page_url)
+
+    def get_one(self, id: str) -> Any:
+        """The record of one id from a details, edit or delete request: anything but one whole
+        number in the id range (a list "1,2", 99999999999) is no record, not a database error."""
+        if not (isinstance(id, str) and id.isascii() and id.isdigit() and 1 <= int(id) <= MAX_ID):
+            return None
+        return super().get_one(id)
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""

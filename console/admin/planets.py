@@ -27,6 +27,7 @@ from models import Planet, db
 from models.errors import DomainError
 from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS
 
+MAX_FILTER_YEAR = 9999
 CHOICES = {
     "planet_type": [(t.value, label) for t, label in PLANET_TYPE_LABELS.items()],
     "discovery_method": [(m.value, label) for m, label in DISCOVERY_METHOD_LABELS.items()],
@@ -35,6 +36,22 @@ CHOICES = {
 
 def _label(field) -> str:
     return f"{field.label} ({field.unit})" if field.unit else field.label
+
+
+class _YearRange:
+    """A year filter's value within the years a column can hold; a larger number is an invalid
+    filter (shown as such), not a database error."""
+
+    def validate(self, value: str) -> bool:
+        return super().validate(value) and abs(int(value)) <= MAX_FILTER_YEAR
+
+
+class YearAfterFilter(_YearRange, IntGreaterFilter):
+    pass
+
+
+class YearBeforeFilter(_YearRange, IntSmallerFilter):
+    pass
 
 
 class PlanetForm(BaseForm):
@@ -85,8 +102,8 @@ class PlanetView(ConsoleModelView):
         FilterEqual(Planet.planet_type, "Type", options=CHOICES["planet_type"]),
         FilterEqual(Planet.discovery_method, "Discovery method",
                     options=CHOICES["discovery_method"]),
-        IntGreaterFilter(Planet.discovery_year, "Discovered after"),
-        IntSmallerFilter(Planet.discovery_year, "Discovered before"),
+        YearAfterFilter(Planet.discovery_year, "Discovered after"),
+        YearBeforeFilter(Planet.discovery_year, "Discovered before"),
         BooleanEqualFilter(Planet.archived, "Archived"),
     ]
     column_choices = CHOICES  # list and details show the labels, as the filters do

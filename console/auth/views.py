@@ -7,12 +7,12 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
@@ -27,7 +27,7 @@ from console.auth.forms import (
 from console.extensions import limiter
 from console.security import Permission, can, require, safe_next_url
 from console.services import accounts, api_tokens
-from models import MAX_ID, ApiToken, db
+from models import MAX_ID, ApiToken, User, db
 from models.errors import DomainError
 
 LOGIN_FAILED = "Invalid username/email or password."
@@ -42,7 +42,10 @@ def _login_limit() -> str:
 
 
 def _login_account_key() -> str:
-    return "login-account:" + request.form.get("username", "").strip().lower()
+    """One account counts once, whether its username or its email is typed."""
+    typed = request.form.get("username", "").strip().lower()
+    user = User.find_by_login(typed) if typed else None
+    return f"login-account:{user.id}" if user is not None else f"login-account:?{typed}"
 
 
 def _login_failed(response) -> bool:
@@ -51,13 +54,24 @@ def _login_failed(response) -> bool:
 
 
 def _record_lockout(request_limit) -> None:
-    """Audit a refused attempt once, even when both the address and the account limit hit."""
-    if not g.get("lockout_recorded"):
-        g.lockout_recorded = True
+    """Audit refused attempts once per account, address and window: not per request (an attacker
+    could fill the audit log at request rate), and once when both limits hit."""
+    if g.get("lockout_recorded"):
+        return
+    g.lockout_recorded = True
+    window = request_limit.limit
+    once = type(window)(1, window.multiples)
+    if limiter.limiter.hit(once, "login-lockout-audit", _login_account_key(),
+                           get_remote_address()):
         accounts.record_failed_login(request.form.get("username", ""), action="login.locked")
 
 
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("site.index"))
@@ -149,14 +163,11 @@ def _account_page(form: EmailChangeForm, token_form: ApiTokenForm | None = None,
                   new_secret: str | None = None):
     """The account page; with `new_secret` it is the one response that ever shows that token."""
     may_hold_tokens = can(Permission.PLANETS_WRITE)
-    response = make_response(render_template(
+    return render_template(
         "auth/account.html", form=form, token_form=token_form or ApiTokenForm(formdata=None),
         api_tokens=api_tokens.user_tokens(current_user) if may_hold_tokens else [],
         new_secret=new_secret,
-    ))
-    if new_secret:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    )  # Cache-Control: no-store, as on every page for a logged-in user (console/security.py)
 
 
 @bp.route("/account/tokens", methods=["POST"])

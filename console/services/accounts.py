@@ -6,12 +6,17 @@ Each change is audited in the same transaction that stores it; `via` says where 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from console import audit
 from console.audit import Source
+from console.security import role_allows
+from console.services import api_tokens
+from console.services.api_tokens import TOKEN_PERMISSION
 from console.services.transaction import committed
 from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utcnow
 from models.errors import DomainError, Refusal
@@ -72,10 +77,22 @@ def create_account(username: str, email: str, password: str, role: str = Role.ME
     return user
 
 
+@cache
+def _decoy() -> User:
+    """An account nobody has, to check the password against when no account matches, so that
+    an unknown account takes as long to refuse as a wrong password (no enumeration by time)."""
+    decoy = User()
+    decoy.set_password(secrets.token_urlsafe(16))
+    return decoy
+
+
 def authenticate(login: str, password: str) -> User | None:
     """The active user with these credentials, or None (one answer for every failure)."""
     user = User.find_by_login(login)
-    if user is None or not user.check_password(password) or not user.is_active:
+    if user is None:
+        _decoy().check_password(password)
+        return None
+    if not user.check_password(password) or not user.is_active:
         return None
     return user
 
@@ -87,12 +104,13 @@ def record_login(user: User, at: datetime | None = None) -> None:
 
 
 def record_failed_login(login: str, action: str = "login.failed") -> None:
-    """A failed or refused login, on the account it named when there is one."""
+    """A failed or refused login, on the account it named. For no account, only that: what was
+    typed is sometimes a password in the wrong field, and never goes into the log."""
     user = User.find_by_login(login)
     if user is not None:
         audit.record(action, user, changes={"login": login[:254]})
     else:
-        audit.record(action, target_type="user", changes={"login": login[:254]})
+        audit.record(action, target_type="user", changes={"account": "unknown"})
     db.session.commit()
 
 
@@ -105,13 +123,17 @@ ROLE_RANK = {role: rank for rank, role in enumerate(Role)}  # Role lists the rol
 
 
 def _active_admins_besides(users: list[User]) -> int:
-    """Active admins outside `users`, locking the admin rows where the database can, so that
-    two concurrent changes cannot both remove "the other" last admin."""
-    query = select(User.id).where(
-        User.role == Role.ADMIN.value, User.is_active.is_(True),
-        User.id.not_in([user.id for user in users]),
-    ).with_for_update()
-    return len(db.session.scalars(query).all())
+    """Active admins outside `users`. Two concurrent changes must not both remove "the other"
+    last admin, so the admin rows are locked first: on PostgreSQL every active admin's row, in
+    id order (no deadlock; a waiting change re-reads them once the first commits); SQLite has
+    no row locks, so a no-op write takes its one write lock, which the other change waits for
+    before it counts."""
+    admins = (User.role == Role.ADMIN.value) & User.is_active.is_(True)
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(User).where(admins).values(role=User.role))
+    locked = db.session.scalars(select(User.id).where(admins).order_by(User.id)
+                                .with_for_update()).all()
+    return len(set(locked) - {user.id for user in users})
 
 
 def _is_active_admin(user: User) -> bool:
@@ -163,6 +185,9 @@ def _apply(user: User, changes: dict, via: str) -> None:
         audit.record("user.update", user, via=via, changes=details)
     if "role" in changes:
         audit.record("user.role", user, via=via, changes={"role": [user.role, changes["role"]]})
+        if not role_allows(changes["role"], TOKEN_PERMISSION):
+            # Its tokens die with the right they stood for, and stay dead if it comes back.
+            api_tokens.revoke_all(user, via=via)
     if "is_active" in changes:
         action = "user.activate" if changes["is_active"] else "user.deactivate"
         audit.record(action, user, via=via,

@@ -60,14 +60,26 @@ def user_tokens(user: User) -> list[ApiToken]:
     return list(db.session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
 
+def _revoke(token: ApiToken, via: str) -> None:
+    token.revoked_at = utcnow()
+    audit.record("token.revoke", token, via=via,
+                 changes=audit.diff({"revoked_at": None}, audit.snapshot(token, ["revoked_at"])))
+
+
 def revoke_token(token: ApiToken, *, via: str = Source.SITE) -> None:
     """Stop the token at once; revoking a revoked token changes nothing."""
     if token.is_revoked:
         return
-    token.revoked_at = utcnow()
-    audit.record("token.revoke", token, via=via,
-                 changes=audit.diff({"revoked_at": None}, audit.snapshot(token, ["revoked_at"])))
+    _revoke(token, via)
     db.session.commit()
+
+
+def revoke_all(user: User, *, via: str) -> None:
+    """Revoke every live token of `user` in the caller's transaction (a role change that takes
+    away the right to write planets: the tokens stay dead if the right comes back)."""
+    live = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    for token in db.session.scalars(live):
+        _revoke(token, via)
 
 
 def authenticate(secret: str) -> ApiToken | None:
