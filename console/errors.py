@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -70,6 +71,8 @@ def error_response(status: int, message: str | None = None,
 
 
 def handle_http_exception(error: HTTPException):
+    if request_ctx.url_adapter is None:  # a Host not in TRUSTED_HOSTS: no page can be built
+        return MESSAGES.get(error.code, "Error"), error.code, {"Content-Type": "text/plain"}
     response, status = error_response(error.code or 500)
     # Keep headers such as Allow (405) and Retry-After (429).
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}

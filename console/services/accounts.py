@@ -42,9 +42,11 @@ def _checked_role(role: str) -> Role:
         raise DomainError.about("role", f"Unknown role {role!r}; choose one of {known}.") from None
 
 
-def _duplicate_error(username: str) -> DomainError:
-    """Which unique value another request stored first: the username or the email."""
-    if User.username_taken(username):
+def _duplicate_error(username: str, user_id: int | None = None) -> DomainError:
+    """Which unique value another request stored first: the username or the email (of an
+    account other than `user_id`, the one being changed)."""
+    holder = User.find_by_login(username)
+    if holder is not None and holder.id != user_id:
         return DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
     return DomainError.about("email", "This email address is already registered.",
                                  Refusal.CONFLICT)
@@ -215,8 +217,8 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
                                is_active=is_active, password=password)
     if not changes:
         return
-    username = changes.get("username", user.username)
-    with committed(lambda: _duplicate_error(username)):
+    username, user_id = changes.get("username", user.username), user.id
+    with committed(lambda: _duplicate_error(username, user_id)):
         _apply(user, changes, via)
 
 
