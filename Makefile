@@ -24,12 +24,17 @@ run: $(VENV)/.installed
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # The production profile: gunicorn on PostgreSQL (DATABASE_URL) and Redis (RATELIMIT_STORAGE_URI).
+# Every step sees .env and .flaskenv as the flask command does (Flask's own loader: the
+# environment wins over .env, .env over .flaskenv; FLASK_SKIP_DOTENV=1 skips them).
+serve: DOTENV := $(BIN)/python -c 'import os, sys; from flask.cli import load_dotenv; \
+  from flask.helpers import get_load_dotenv; get_load_dotenv() and load_dotenv(); \
+  os.execvp(sys.argv[1], sys.argv[1:])'
 serve: $(VENV)/.installed
-	@test -n "$$DATABASE_URL" && test -n "$$RATELIMIT_STORAGE_URI" || { \
+	@$(DOTENV) sh -c 'test -n "$$DATABASE_URL" && test -n "$$RATELIMIT_STORAGE_URI"' || { \
 	  echo "make serve needs DATABASE_URL and RATELIMIT_STORAGE_URI; see the README, Production." >&2; \
 	  exit 1; }
-	$(FLASK) db upgrade
-	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'console:create_app()'
+	@$(DOTENV) $(FLASK) db upgrade
+	@$(DOTENV) $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'console:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

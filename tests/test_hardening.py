@@ -163,7 +163,7 @@ def test_an_unknown_account_costs_a_password_check_too(client, make_user, monkey
 @pytest.mark.parametrize("app_config", [{"LOGIN_RATE_LIMIT": "4 per minute"}])
 def test_the_account_limit_counts_username_and_email_as_one(app, make_user, app_config):
     make_user("ada", email="ada@example.com")
-    def attempt(address: str, login: str, password: str = "wrong") -> int:
+    def attempt(address: str, login: str, password: str = "wrong password") -> int:  # noqa: S107
         client = AuthActions(app.test_client())
         return client.login(login, password, environ_base={"REMOTE_ADDR": address}).status_code
 

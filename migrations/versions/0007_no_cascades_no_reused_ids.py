@@ -123,9 +123,9 @@ def _postgresql_tables(upgrading):
         op.create_foreign_key(name, table, referred, [column], ["id"],
                               ondelete=None if upgrading else ondelete)
     if upgrading:
-        op.create_check_constraint(REVIEW_CHECK_NAME, "mission_applications", REVIEW_CHECK)
+        op.create_check_constraint(op.f(REVIEW_CHECK_NAME), "mission_applications", REVIEW_CHECK)
     else:
-        op.drop_constraint(REVIEW_CHECK_NAME, "mission_applications", type_="check")
+        op.drop_constraint(op.f(REVIEW_CHECK_NAME), "mission_applications", type_="check")
 
 
 def upgrade():
