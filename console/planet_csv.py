@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Float, Row, String, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Row, String, case, cast, func, literal, select
 
 from models import Planet, db
 from models.errors import DomainError
@@ -96,14 +96,13 @@ def spreadsheet_safe(column: ColumnElement[str]) -> ColumnElement[str]:
 
 
 def _exact_text(column: ColumnElement[float]) -> ColumnElement[str]:
-    """A float as text that reads back as the same float. PostgreSQL writes the shortest such
-    text itself; SQLite's CAST keeps 15 digits, so there the 15-digit form is used when it
-    reads back exactly, else 17 digits."""
+    """A float as the shortest text that reads back as the same float. PostgreSQL writes that
+    itself; SQLite's CAST keeps 15 digits and its own reading of text is not exact enough to
+    check against, so there Python's repr writes it (float_text, registered per connection
+    in console/__init__.py)."""
     if db.session.get_bind().dialect.name != "sqlite":
         return cast(column, String)
-    short = cast(column, String)
-    return case((column.is_(None), None), (cast(short, Float) == column, short),
-                else_=func.printf("%!.17g", column))
+    return func.float_text(column, type_=String)
 
 
 def _csv_cell(name: str) -> ColumnElement[str]:

@@ -149,7 +149,8 @@ class Planet(db.Model):
 
     @staticmethod
     def find_by_name(name: str) -> Planet | None:
-        query = select(Planet).where(func.lower(Planet.name) == name.strip().lower())
+        # Both sides lowered by the database, as its unique index on lower(name) does.
+        query = select(Planet).where(func.lower(Planet.name) == func.lower(name.strip()))
         return db.session.scalar(query)
 
     @staticmethod

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, literal, select, text
 
 from console import audit
 from console.audit import Source
@@ -142,8 +142,14 @@ class ImportResult:
 
 
 def _existing_by_name(names: list[str]) -> dict[str, Planet]:
-    planets = db.session.scalars(select(Planet).where(func.lower(Planet.name).in_(names)))
-    return {planet.name.lower(): planet for planet in planets}
+    """{name: the stored planet of that name ignoring case}, where "ignoring case" is what the
+    database's lower() says (the unique index's), not Python's: they differ beyond ASCII."""
+    lowered = [func.lower(literal(name, String)) for name in names]
+    keys = dict(zip(names, db.session.execute(select(*lowered)).one(), strict=True))
+    stored = db.session.execute(select(Planet, func.lower(Planet.name))
+                                .where(func.lower(Planet.name).in_(lowered))).all()
+    by_key = {key: planet for planet, key in stored}
+    return {name: by_key[key] for name, key in keys.items() if key in by_key}
 
 
 def import_rows(rows: Iterable[tuple[int, dict[str, str]]], *, update: bool = False,
@@ -162,9 +168,9 @@ def import_rows(rows: Iterable[tuple[int, dict[str, str]]], *, update: bool = Fa
     with committed(_race_lost):
         for start in range(0, len(valid), IMPORT_BATCH_SIZE):
             batch = valid[start : start + IMPORT_BATCH_SIZE]
-            existing = _existing_by_name([clean["name"].lower() for _, clean in batch])
+            existing = _existing_by_name([clean["name"] for _, clean in batch])
             for _, clean in batch:
-                planet = existing.get(clean["name"].lower())
+                planet = existing.get(clean["name"])
                 if planet is None:
                     planet = Planet(**clean)
                     db.session.add(planet)
