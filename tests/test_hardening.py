@@ -353,3 +353,22 @@ def test_console_forms_carry_a_csrf_token(login_as, app):
         302, 400)
     with app.app_context():
         assert Planet.find_by_name("No token b") is None
+
+
+def test_an_export_failing_part_way_does_not_end_as_a_short_file(editor, make_planet,
+                                                                 monkeypatch):
+    """The stream stops with an error the client sees (no final chunk), never a file that
+    merely looks complete."""
+    from console.admin import planets as planet_view
+
+    make_planet()
+
+    def failing(where=None, batch_size=0):
+        raise RuntimeError("the database went away mid-export")
+        yield  # a generator, as planet_batches is
+
+    monkeypatch.setattr(planet_view, "planet_batches", failing)
+    response = editor.get("/admin/planet/export/csv/", buffered=False)
+    assert response.status_code == 200  # the headers went out before the rows
+    with pytest.raises(RuntimeError, match="mid-export"):
+        response.get_data()
