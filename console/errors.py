@@ -26,7 +26,7 @@ MESSAGES = {
     405: "This address does not accept that kind of request.",
     409: "The request conflicts with what is already stored.",
     413: "The request is too large.",
-    415: "The request body must be JSON, sent as Content-Type: application/json.",
+    415: "This address does not accept a body of that type.",
     422: "The request has invalid values.",
     429: "Too many attempts. Please wait a minute and try again.",
     500: "Something went wrong on our side. The team has been notified.",

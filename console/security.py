@@ -129,7 +129,20 @@ def refuse_nul_characters() -> None:
                                for name in bad})
 
 
+def refuse_bodies_no_form_takes() -> None:
+    """The site's and the console's forms take form fields only: a JSON body (which Flask-WTF
+    would read as the form, with numbers and lists where text belongs) is a 415, a file is a
+    400. The API under /api reads JSON itself."""
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return
+    if request.is_json:
+        abort(415)
+    if request.files:
+        abort(400)
+
+
 def register_security(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_bodies_no_form_takes)
     app.after_request(set_security_headers)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

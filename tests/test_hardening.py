@@ -4,6 +4,7 @@ closed. Each test here failed before its fix."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import threading
 import time
@@ -372,3 +373,23 @@ def test_an_export_failing_part_way_does_not_end_as_a_short_file(editor, make_pl
     assert response.status_code == 200  # the headers went out before the rows
     with pytest.raises(RuntimeError, match="mid-export"):
         response.get_data()
+
+
+@pytest.mark.parametrize("body", ['"text"', "1", '{"username": 5, "password": []}',
+                                  '{"username": "\\ud800", "password": "x"}'])
+def test_a_json_body_to_a_site_form_is_a_415(client, body):
+    response = client.post("/login", data=body, content_type="application/json")
+    assert response.status_code == 415
+
+
+def test_a_file_where_a_form_takes_text_is_a_400(login_as):
+    client, _ = login_as()
+    response = client.post("/account", data={"email": (io.BytesIO(b"x"), "email.txt"),
+                                              "current_password": PASSWORD},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("page", ["-1", "-99999999999999999999"])
+def test_a_negative_console_page_is_a_400(editor, page):
+    assert editor.get(f"/admin/planet/?page={page}").status_code == 400

@@ -190,6 +190,8 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
         if not execute or page_size == 0:
             return super().get_list(page, sort_column, sort_desc, search, filters, execute,
                                     page_size)
+        if page is not None and page < 0:
+            abort(400)  # Flask-Admin takes "page=-1" at its word
         g.console_orderings = []
         count, query = super().get_list(None, sort_column, sort_desc, search, filters,
                                         execute=False, page_size=0)

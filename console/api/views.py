@@ -41,7 +41,8 @@ def planet_json(planet: Planet) -> dict[str, Any]:
 def _json_body() -> dict[str, Any]:
     """The request's JSON object; 415, 400 or 422 ApiError when it is something else."""
     if not request.is_json:
-        raise ApiError(415)
+        raise ApiError(415, "The request body must be JSON, sent as Content-Type: "
+                            "application/json.")
     try:
         body = json.loads(request.get_data())
     except (ValueError, RecursionError):  # bad syntax or encoding; absurdly deep nesting
