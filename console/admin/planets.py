@@ -92,7 +92,7 @@ class PlanetView(ConsoleModelView):
                    "mass_earth", "radius_earth", "distance_ly", "archived"]
     column_labels = {**{field.name: _label(field) for field in PLANET_FIELDS},
                      "archived": "Archived"}
-    column_sortable_list = column_list
+    column_sortable_list = column_list[:-1]  # not by archived: the filter finds those
     column_default_sort = "name"
     column_searchable_list = ["name", "host_star"]
 

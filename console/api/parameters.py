@@ -116,7 +116,7 @@ class PlanetListQuery:
         cursor of another list or a page number too deep."""
         ordering = self.ordering()
         query = select(Planet, ordering.key, Planet.id).where(
-            Planet.archived.is_(self.archived == "true"))
+            Planet.archived == (self.archived == "true"))  # "= 1" uses ix_planets_archived
         if self.type:
             query = query.where(Planet.planet_type == self.type)
         if self.method:

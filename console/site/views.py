@@ -40,7 +40,7 @@ def planets():
     if planet_type not in {t.value for t in PlanetType}:
         planet_type = ""
     ordering = Ordering.on(db.engine.dialect.name, "name", Planet.name_key(), Planet.id)
-    query = select(Planet, ordering.key, Planet.id).where(Planet.archived.is_(False))
+    query = select(Planet, ordering.key, Planet.id).where(Planet.archived == False)  # noqa: E712 - a comparison the indexes understand
     if query_text:
         query = query.where(Planet.search(query_text, db.engine.dialect.name))
     if planet_type:

@@ -141,11 +141,12 @@ def upgrade():
                                                     server_default=sa.text("1")))
     op.add_column("audit_events", sa.Column("via_detail", sa.String(length=120), nullable=False,
                                             server_default=""))
-    op.create_index("ix_planets_archived_id", "planets", ["archived", "id"])
+    op.create_index("ix_planets_archived", "planets", ["id"], sqlite_where=sa.text("archived = 1"),
+                    postgresql_where=sa.text("archived"))
 
 
 def downgrade():
-    op.drop_index("ix_planets_archived_id", table_name="planets")
+    op.drop_index("ix_planets_archived", table_name="planets")
     op.drop_column("audit_events", "via_detail")
     op.drop_column("mission_applications", "version")
     op.drop_column("planets", "version")
