@@ -8,6 +8,7 @@ with `fields` only when the error is about named inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.globals import request_ctx
@@ -25,6 +26,7 @@ MESSAGES = {
     404: "There is nothing at this address.",
     405: "This address does not accept that kind of request.",
     409: "The request conflicts with what is already stored.",
+    412: "The record has changed since the version the request names.",
     413: "The request is too large.",
     415: "This address does not accept a body of that type.",
     422: "The request has invalid values.",
@@ -45,12 +47,14 @@ class ApiError(Exception):
 
     def __init__(self, status: int, message: str | None = None, *,
                  fields: Mapping[str, list[str]] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None,
+                 beside: Mapping[str, Any] | None = None) -> None:
         super().__init__(message or MESSAGES.get(status, "Error"))
         self.status = status
         self.message = message
         self.fields = fields
         self.headers = dict(headers or {})
+        self.beside = dict(beside or {})  # top-level members next to "error" (412: "planet")
 
 
 def _wants_json() -> bool:
@@ -58,13 +62,14 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, message: str | None = None,
-                   fields: Mapping[str, list[str]] | None = None):
+                   fields: Mapping[str, list[str]] | None = None,
+                   beside: Mapping[str, Any] | None = None):
     message = message or MESSAGES.get(status, "Error")
     if _wants_json():
         error = {"status": status, "message": message}
         if fields:
             error["fields"] = {str(name): list(messages) for name, messages in fields.items()}
-        response = jsonify(error=error)
+        response = jsonify(error=error, **(beside or {}))
     else:
         response = render_template("errors/error.html", status=status, message=message)
     return response, status
@@ -80,7 +85,7 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_api_error(error: ApiError):
-    response, status = error_response(error.status, error.message, error.fields)
+    response, status = error_response(error.status, error.message, error.fields, error.beside)
     return response, status, error.headers
 
 

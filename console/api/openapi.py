@@ -165,6 +165,23 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str,
     return response
 
 
+ETAG = {"ETag": {"description": "The planet's version; send it back in `If-Match` to change "
+                          "only this version.", "required": True, "schema": {"type": "string"}}}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+            "description": "Change the planet only if it is still this version (its `ETag`); "
+                           "otherwise 412 and nothing changes. Without it, the write goes ahead "
+                           "over whatever version is stored.",
+            "schema": {"type": "string", "maxLength": 200}}
+PRECONDITION_FAILED = {
+    "description": "The planet has changed since the version in `If-Match`: nothing changed; "
+                   "`planet` is the planet as it is now, and `ETag` its version.",
+    "headers": ETAG,
+    "content": {"application/json": {"schema": {
+        "type": "object", "additionalProperties": False, "required": ["error", "planet"],
+        "properties": {"error": {"$ref": "#/components/schemas/Error/properties/error"},
+                       "planet": {"$ref": "#/components/schemas/Planet"}}}}},
+}
+
 ERROR_RESPONSES = {
     "InvalidQuery": _error("Invalid query parameters, named in `fields`."),
     "MalformedJson": _error("The request body is not valid JSON."),
@@ -177,6 +194,7 @@ ERROR_RESPONSES = {
                        "request changed it meanwhile."),
     "PayloadTooLarge": _error("The request body is larger than the server accepts."),
     "UnsupportedMediaType": _error("The request body is not sent as application/json."),
+    "PreconditionFailed": PRECONDITION_FAILED,
     "UnprocessableEntity": _error("The body is not a JSON object, or fields are invalid or "
                                   "unknown (named in `fields`)."),
     "TooManyRequests": _error("Rate limit reached; retry after `Retry-After` seconds.",
@@ -186,7 +204,8 @@ ERROR_RESPONSES = {
 
 def _errors(*statuses: int) -> dict[str, dict[str, str]]:
     names = {400: "MalformedJson", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-             409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType",
+             409: "Conflict", 412: "PreconditionFailed", 413: "PayloadTooLarge",
+             415: "UnsupportedMediaType",
              422: "UnprocessableEntity", 429: "TooManyRequests"}
     return {str(status): _ref("responses", names[status]) for status in (*statuses, 429)}
 
@@ -194,6 +213,10 @@ def _errors(*statuses: int) -> dict[str, dict[str, str]]:
 def _json(schema_name: str, description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {"application/json": {"schema": _ref("schemas", schema_name)}}}
+
+
+def _versioned(description: str) -> dict[str, Any]:
+    return {**_json("Planet", description), "headers": ETAG}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +266,7 @@ def _paths() -> dict[str, Any]:
     planet_id = {"name": "planet_id", "in": "path", "required": True,
                  "description": "The planet's id.",
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PLANET_ID}}
-    planet = _json("Planet", "The planet.")
+    planet = _versioned("The planet.")
     return {
         "/api/planets": {
             "get": {
@@ -258,9 +281,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "createPlanet", "tags": ["planets"], "summary": "Create a planet",
                 "requestBody": _body("PlanetInput"),
                 "responses": {
-                    "201": {**_json("Planet", "The stored planet."), "headers": {"Location": {
-                        "description": "The planet's address.", "required": True,
-                        "schema": {"type": "string", "format": "uri-reference"}}}},
+                    "201": {**_json("Planet", "The stored planet."), "headers": {
+                        **ETAG, "Location": {
+                            "description": "The planet's address.", "required": True,
+                            "schema": {"type": "string", "format": "uri-reference"}}}},
                     **_errors(400, 401, 403, 409, 413, 415, 422),
                 },
             }),
@@ -274,23 +298,26 @@ def _paths() -> dict[str, Any]:
             "put": _write({
                 "operationId": "replacePlanet", "tags": ["planets"],
                 "summary": "Replace a planet", "description": "Fields left out are emptied.",
+                "parameters": [IF_MATCH],
                 "requestBody": _body("PlanetInput"),
                 "responses": {"200": planet,
-                              **_errors(400, 401, 403, 404, 409, 413, 415, 422)},
+                              **_errors(400, 401, 403, 404, 409, 412, 413, 415, 422)},
             }),
             "patch": _write({
                 "operationId": "updatePlanet", "tags": ["planets"],
                 "summary": "Change some fields of a planet",
+                "parameters": [IF_MATCH],
                 "requestBody": _body("PlanetPatch"),
                 "responses": {"200": planet,
-                              **_errors(400, 401, 403, 404, 409, 413, 415, 422)},
+                              **_errors(400, 401, 403, 404, 409, 412, 413, 415, 422)},
             }),
             "delete": _write({
                 "operationId": "deletePlanet", "tags": ["planets"], "summary": "Delete a planet",
                 "description": "A planet that mission applications refer to is not deleted "
                                "(409): archive it instead.",
+                "parameters": [IF_MATCH],
                 "responses": {"204": {"description": "Deleted."},
-                              **_errors(401, 403, 404, 409)},
+                              **_errors(401, 403, 404, 409, 412)},
             }),
         },
         "/api/planets/{planet_id}/archive": {
@@ -301,7 +328,8 @@ def _paths() -> dict[str, Any]:
                 "description": "It leaves the catalog and the default list, and keeps its "
                                "mission applications. Archiving an archived planet changes "
                                "nothing.",
-                "responses": {"200": planet, **_errors(401, 403, 404, 409)},
+                "parameters": [IF_MATCH],
+                "responses": {"200": planet, **_errors(401, 403, 404, 409, 412)},
             }),
         },
         "/api/planets/{planet_id}/unarchive": {
@@ -309,7 +337,8 @@ def _paths() -> dict[str, Any]:
             "post": _write({
                 "operationId": "unarchivePlanet", "tags": ["planets"],
                 "summary": "Bring an archived planet back",
-                "responses": {"200": planet, **_errors(401, 403, 404, 409)},
+                "parameters": [IF_MATCH],
+                "responses": {"200": planet, **_errors(401, 403, 404, 409, 412)},
             }),
         },
         "/api/openapi.json": {"get": {

@@ -77,6 +77,31 @@ def _planet_or_404(planet_id: int) -> Planet:
     return planet
 
 
+def etag(planet: Planet) -> str:
+    """The planet's version as an entity tag: it changes with every write."""
+    return f"v{planet.version}"
+
+
+def _answer(planet: Planet, status: int = 200, **headers: str) -> tuple[Response, int]:
+    response = jsonify(planet_json(planet))
+    response.set_etag(etag(planet))
+    response.headers.update(headers)
+    return response, status
+
+
+def _planet_to_change(planet_id: int) -> Planet:
+    """The planet a write names, if the request's If-Match (when sent) names its current
+    version; otherwise a 412 with the planet as it is now, and nothing changes."""
+    planet = _planet_or_404(planet_id)
+    if request.if_match and not request.if_match.contains(etag(planet)) \
+            and not request.if_match.star_tag:
+        raise ApiError(412, "The planet has changed since the version in If-Match; nothing was "
+                            "changed. The current planet is in `planet`, its version in ETag.",
+                       headers={"ETag": f'"{etag(planet)}"'},
+                       beside={"planet": planet_json(planet)})
+    return planet
+
+
 @bp.get("/planets")
 def list_planets() -> Response:
     query = PlanetListQuery.from_args(request.args)
@@ -91,58 +116,57 @@ def list_planets() -> Response:
 
 
 @bp.get(PLANET_URL)
-def get_planet(planet_id: int) -> Response:
-    return jsonify(planet_json(_planet_or_404(planet_id)))
+def get_planet(planet_id: int) -> tuple[Response, int]:
+    return _answer(_planet_or_404(planet_id))
 
 
 @bp.post("/planets")
 @requires_write_token
-def create_planet(token: ApiToken) -> tuple[Response, int, dict[str, str]]:
+def create_planet(token: ApiToken) -> tuple[Response, int]:
     planet = _write(token, planets.create, _json_body())
-    location = url_for("api.get_planet", planet_id=planet.id)
-    return jsonify(planet_json(planet)), 201, {"Location": location}
+    return _answer(planet, 201, Location=url_for("api.get_planet", planet_id=planet.id))
 
 
-def _update(planet_id: int, token: ApiToken, *, partial: bool) -> Response:
-    planet = _planet_or_404(planet_id)
+def _update(planet_id: int, token: ApiToken, *, partial: bool) -> tuple[Response, int]:
+    planet = _planet_to_change(planet_id)
     _write(token, planets.update, planet, _json_body(), partial=partial)
-    return jsonify(planet_json(planet))
+    return _answer(planet)
 
 
 @bp.put(PLANET_URL)
 @requires_write_token
-def replace_planet(planet_id: int, token: ApiToken) -> Response:
+def replace_planet(planet_id: int, token: ApiToken) -> tuple[Response, int]:
     return _update(planet_id, token, partial=False)
 
 
 @bp.patch(PLANET_URL)
 @requires_write_token
-def update_planet(planet_id: int, token: ApiToken) -> Response:
+def update_planet(planet_id: int, token: ApiToken) -> tuple[Response, int]:
     return _update(planet_id, token, partial=True)
 
 
 @bp.delete(PLANET_URL)
 @requires_write_token
 def delete_planet(planet_id: int, token: ApiToken) -> tuple[str, int]:
-    _write(token, planets.delete, [_planet_or_404(planet_id)])
+    _write(token, planets.delete, [_planet_to_change(planet_id)])
     return "", 204
 
 
-def _set_archived(planet_id: int, token: ApiToken, archived: bool) -> Response:
-    planet = _planet_or_404(planet_id)
+def _set_archived(planet_id: int, token: ApiToken, archived: bool) -> tuple[Response, int]:
+    planet = _planet_to_change(planet_id)
     _write(token, planets.set_archived, [planet], archived)
-    return jsonify(planet_json(planet))
+    return _answer(planet)
 
 
 @bp.post(f"{PLANET_URL}/archive")
 @requires_write_token
-def archive_planet(planet_id: int, token: ApiToken) -> Response:
+def archive_planet(planet_id: int, token: ApiToken) -> tuple[Response, int]:
     return _set_archived(planet_id, token, True)
 
 
 @bp.post(f"{PLANET_URL}/unarchive")
 @requires_write_token
-def unarchive_planet(planet_id: int, token: ApiToken) -> Response:
+def unarchive_planet(planet_id: int, token: ApiToken) -> tuple[Response, int]:
     return _set_archived(planet_id, token, False)
 
 
