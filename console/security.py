@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request, session
 from flask_login import current_user
 
 from console.extensions import login_manager
@@ -91,6 +91,13 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+def _signed_in() -> bool:
+    """Whether the request comes from a logged-in browser, read from its cookies alone: asking
+    the database here would fail the answer of a page that needs none (/healthz while the
+    database is down)."""
+    return "_user_id" in session or current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+
+
 def set_security_headers(response: Response) -> Response:
     nonce = csp_nonce()
     response.headers["Content-Security-Policy"] = (
@@ -107,7 +114,7 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if current_app.config["CONSOLE_ENV"] == "production":
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if "Authorization" in request.headers or current_user.is_authenticated:
+    if "Authorization" in request.headers or _signed_in():
         # A page for a logged-in user, or an API answer to a token, is nobody else's to keep.
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import NEVER_REUSE_IDS, db, sort_indexes, utcnow
@@ -36,3 +36,5 @@ class AuditEvent(db.Model):
 
 
 sort_indexes(AuditEvent.at, AuditEvent.action, AuditEvent.actor_username, AuditEvent.target_type)
+# A record's history, newest first, at the same cost on any page (console/history.py).
+Index("ix_audit_events_target", AuditEvent.target_type, AuditEvent.target_id, AuditEvent.id)

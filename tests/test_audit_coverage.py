@@ -28,7 +28,7 @@ from console.cli import (
     set_role_command,
 )
 from console.services import applications
-from models import ApiToken, MissionApplication, Planet, User, db
+from models import ApiToken, AuditEvent, MissionApplication, Planet, User, db
 from tests.conftest import PASSWORD, PLANET, AuthActions, bearer
 
 WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
@@ -167,7 +167,12 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
     for name in ("archive", "unarchive"):
         walk.send(console, "POST", "/admin/planet/action/",
                   data={"action": name, "rowid": [str(console_planet.id)]})
+    update = _one(app, AuditEvent, action="planet.update", target_id=str(console_planet.id))
+    walk.send(console, "POST", f"/admin/planet/revert/?id={console_planet.id}&event={update.id}",
+              data={"field": ["mass_earth"]})
     walk.send(console, "POST", "/admin/planet/delete/", data={"id": console_planet.id})
+    deleted = _one(app, AuditEvent, action="planet.delete")
+    walk.send(console, "POST", f"/admin/planet/restore/?event={deleted.id}")
     walk.send(console, "POST", "/admin/planet/action/",
               data={"action": "delete", "rowid": [str(spare_id)]})
     walk.send(console, "POST", "/admin/user/new/", data={
@@ -197,7 +202,8 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
               data={"action": "revoke", "rowid": [str(_one(app, ApiToken, name="script").id)]})
     # Endpoints these views do not offer: refused, and nothing written.
     for view in ("application", "token", "audit", "planet", "user"):
-        for endpoint in ("new/", "edit/?id=1", "delete/", "action/", "ajax/update/"):
+        for endpoint in ("new/", "edit/?id=1", "delete/", "action/", "ajax/update/",
+                         "revert/?id=1&event=1", "restore/?event=1"):
             walk.send(console, "POST", f"/admin/{view}/{endpoint}",
                       data={"id": "1", "list_form_pk": "1", "action": "delete",
                             "rowid": ["1"]})

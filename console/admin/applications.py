@@ -18,6 +18,7 @@ STATUS_CHOICES = [(status.value, status.label) for status in ApplicationStatus]
 
 
 class ApplicationView(ConsoleModelView):
+    history_target = "mission_application"
     permission = Permission.APPLICATIONS_READ
     action_permissions = {"approve": Permission.APPLICATIONS_REVIEW,
                           "reject": Permission.APPLICATIONS_REVIEW}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+from flask import url_for
 from markupsafe import Markup
 
 from console.admin.base import ConsoleModelView
-from console.security import Permission
+from console.security import Permission, can
 
 
 def _changes(view, context, model, name) -> Markup:
@@ -17,6 +18,24 @@ def _changes(view, context, model, name) -> Markup:
 
 def _actor(view, context, model, name) -> str:
     return model.actor_username or f"— ({model.via})"
+
+
+# The console view of each target type, for links to a record's history.
+VIEWS = {"planet": "planet", "user": "user", "mission_application": "application",
+         "api_token": "token"}
+
+
+def _target(view, context, model, name) -> Markup | str:
+    """The target's id, linked to its history; a planet's delete event also to its restore."""
+    endpoint = VIEWS.get(model.target_type)
+    if not endpoint or not model.target_id:
+        return model.target_id
+    history = url_for(f"{endpoint}.history_view", id=model.target_id)
+    link = Markup('<a href="{}">{}</a>').format(history, model.target_id)
+    if model.action == "planet.delete" and can(Permission.PLANETS_WRITE):
+        restore = url_for("planet.restore_view", event=model.id)
+        link += Markup(' <a href="{}">Restore</a>').format(restore)
+    return link
 
 
 class AuditView(ConsoleModelView):
@@ -32,4 +51,4 @@ class AuditView(ConsoleModelView):
     column_sortable_list = ["at", "action", "actor_username", "target_type"]
     column_default_sort = ("at", True)
     column_filters = ["action", "actor_username", "target_type", "target_id", "via"]
-    column_formatters = {"changes": _changes, "actor_username": _actor}
+    column_formatters = {"changes": _changes, "actor_username": _actor, "target_id": _target}

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from console.admin import rows
+from console.admin.history import HistoryMixin
 from console.errors import sentence
 from console.extensions import login_manager
 from console.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
@@ -57,6 +58,9 @@ ENDPOINT_ABILITIES = {
     "details_view": "can_view_details",
     "export": "can_export",
     "ajax_update": "can_edit",
+    "history_view": "can_view_history",
+    "revert_view": "can_revert",
+    "restore_view": "can_restore",
 }
 
 
@@ -75,7 +79,7 @@ def _printable(text: str) -> bool:
     return not any(ord(char) < 32 or ord(char) == 127 for char in text)
 
 
-class ConsoleModelView(ConsoleAccessMixin, ModelView):
+class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     """Base of every model view in the console.
 
     `permission` opens the view (list and details); `write_permission` allows create, edit
@@ -91,6 +95,7 @@ class ConsoleModelView(ConsoleAccessMixin, ModelView):
     can_view_details = True
     page_size = 20
     list_template = "admin/model/console_list.html"
+    details_template = "admin/model/console_details.html"  # with a link to the history
     # Previous/next paging, by cursor (console.paging): counting every row of a large table on
     # each page view, or skipping rows to reach a deep page, costs more than the page itself.
     simple_list_pager = True

@@ -23,7 +23,7 @@ from console.audit import Source
 from console.planet_csv import csv_chunks, planet_batches
 from console.security import Permission
 from console.services import planets
-from models import Planet, db
+from models import AuditEvent, Planet, db
 from models.errors import DomainError
 from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS
 
@@ -85,6 +85,8 @@ class PlanetView(ConsoleModelView):
     action_permissions = {"archive": Permission.PLANETS_WRITE,
                           "unarchive": Permission.PLANETS_WRITE}
     form = PlanetForm
+    history_target = "planet"
+    offers_revert = offers_restore = True
     delete_confirmation = ("Delete this planet? A planet with mission applications cannot be "
                            "deleted; archive it instead.")
 
@@ -153,6 +155,15 @@ class PlanetView(ConsoleModelView):
 
     def delete_records(self, records: list[Planet]) -> None:
         planets.delete(records, via=Source.CONSOLE)
+
+    def revert_fields(self, record: Planet, event: AuditEvent) -> list[planets.RevertField]:
+        return planets.revert_fields(record, event)
+
+    def revert_record(self, record: Planet, event: AuditEvent, fields: list[str]) -> None:
+        planets.revert(record, event, fields, via=Source.CONSOLE)
+
+    def restore_record(self, event: AuditEvent) -> Planet:
+        return planets.restore(event, via=Source.CONSOLE)
 
     def _set_archived(self, ids: list[str], archived: bool) -> None:
         try:

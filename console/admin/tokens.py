@@ -12,6 +12,7 @@ from console.services.api_tokens import revoke_token
 
 
 class TokenView(ConsoleModelView):
+    history_target = "api_token"
     permission = Permission.USERS_WRITE
     action_permissions = {"revoke": Permission.USERS_WRITE}
     offers_create = offers_edit = offers_delete = False

@@ -35,6 +35,7 @@ class UserForm(BaseForm):
 
 
 class UserView(ConsoleModelView):
+    history_target = "user"
     permission = Permission.USERS_READ
     write_permission = Permission.USERS_WRITE
     action_permissions = {"activate": Permission.USERS_WRITE,

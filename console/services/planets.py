@@ -17,7 +17,7 @@ from console import audit
 from console.audit import Source
 from console.planet_csv import RowProblem, read_csv, validate_rows
 from console.services.transaction import committed
-from models import ApplicationStatus, MissionApplication, Planet, db
+from models import ApplicationStatus, AuditEvent, MissionApplication, Planet, db
 from models.errors import DomainError, Refusal
 from models.planets import PLANET_FIELDS, clean_planet, duplicate_name_message
 from seed import CATALOG_FILE
@@ -123,6 +123,81 @@ def set_archived(planets: Sequence[Planet], archived: bool, *, actor: Any = None
                          changes={"archived": [not archived, archived]}, actor=actor, via=via,
                          via_detail=via_detail)
     return len(changing)
+
+
+# --- revert and restore, from the audit log ------------------------------------------------------
+
+REVERTIBLE = ("planet.update", "planet.revert")  # a change of values, not a create or delete
+
+
+@dataclass(frozen=True)
+class RevertField:
+    """One field of an event to revert: its value before and after the event, and now."""
+
+    field: str
+    before: Any
+    after: Any
+    now: Any
+
+    @property
+    def changed_since(self) -> bool:
+        return self.now != self.after
+
+
+def _event_of(planet: Planet, event: AuditEvent) -> None:
+    if event.target_type != "planet" or event.target_id != str(planet.id) \
+            or event.action not in REVERTIBLE:
+        raise DomainError.about("event", "This event is not a change of this planet that can "
+                                "be reverted.", Refusal.MISSING)
+
+
+def revert_fields(planet: Planet, event: AuditEvent) -> list[RevertField]:
+    """What reverting `event` would put back, field by field, with the value each has now."""
+    _event_of(planet, event)
+    now = _values(planet)
+    return [RevertField(name, change[0], change[1], now.get(name))
+            for name, change in event.changes.items() if name in AUDITED_FIELDS]
+
+
+def revert(planet: Planet, event: AuditEvent, fields: Sequence[str], *, actor: Any = None,
+           via: str) -> dict[str, list[Any]]:
+    """Put back the values `fields` had before `event` (chosen by the user where they changed
+    again since); audited as planet.revert naming the event."""
+    offered = {change.field: change.before for change in revert_fields(planet, event)}
+    if not fields or set(fields) - offered.keys():
+        raise DomainError.about("fields", "Choose the fields of this change to put back.")
+    values = clean_planet({name: offered[name] for name in fields}, partial=True)
+    _refuse_taken_name(values, planet)
+    before = _values(planet)
+    with committed(_taken(values.get("name", planet.name))):
+        planet.apply(values)
+        changes = audit.diff(before, _values(planet))
+        if changes:
+            audit.record("planet.revert", planet, changes=changes, actor=actor, via=via,
+                         via_detail=f"event {event.id}")
+    return changes
+
+
+def restore(event: AuditEvent, *, actor: Any = None, via: str) -> Planet:
+    """Bring a deleted planet back from its delete event: the same id, the same values."""
+    if event.target_type != "planet" or event.action != "planet.delete":
+        raise DomainError.about("event", "Only a planet's delete event can be restored.",
+                                Refusal.MISSING)
+    planet_id = int(event.target_id)
+    if db.session.get(Planet, planet_id) is not None:
+        raise DomainError.about("event", "This planet is not deleted: it was restored "
+                                "already.", Refusal.CONFLICT)
+    values = clean_planet({name: change[0] for name, change in event.changes.items()
+                           if name in AUDITED_FIELDS})
+    if Planet.find_by_name(values["name"]) is not None:
+        raise DomainError.about("name", f"a planet named {values['name']!r} exists meanwhile; "
+                                "rename it before restoring this one", Refusal.CONFLICT)
+    planet = Planet(id=planet_id, **values)
+    with committed(_taken(values["name"])):
+        db.session.add(planet)
+        audit.record("planet.restore", planet, changes=audit.diff({}, _values(planet)),
+                     actor=actor, via=via, via_detail=f"event {event.id}")
+    return planet
 
 
 # --- CSV import and the seed catalog ---------------------------------------------------------

@@ -1,0 +1,179 @@
+"""Each console record's history, reverting a change (with conflicts shown per field) and
+restoring a deleted planet from its delete event."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from models import AuditEvent, Planet, db
+from tests.conftest import PLANET
+
+FORM = {key: str(value) for key, value in PLANET.items()}
+
+
+@pytest.fixture
+def editor(login_as):
+    client, _ = login_as("editor", username="eddie")
+    return client
+
+
+def _edit(client, planet_id: int, **changes) -> None:
+    response = client.post(f"/admin/planet/edit/?id={planet_id}", data={**FORM, **changes})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _event_ids(app, action: str) -> list[int]:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.id)).all()
+
+
+def _planet(app, planet_id: int) -> Planet | None:
+    with app.app_context():
+        return db.session.get(Planet, planet_id)
+
+
+def test_a_planets_history_shows_each_change_newest_first(editor, login_as, make_planet):
+    planet_id = make_planet(name="Kepler-452 b", mass_earth=5.0)
+    _edit(editor, planet_id, name="Kepler-452 b", mass_earth="6.5")
+    _edit(editor, planet_id, name="Kepler-452 b", mass_earth="7.25", description="Warm.")
+    viewer, _ = login_as("viewer")
+    page = viewer.get(f"/admin/planet/history/?id={planet_id}").get_data(as_text=True)
+    newer = page.index('<th scope="row">mass_earth</th><td>6.5</td><td>7.25</td>')
+    older = page.index('<th scope="row">mass_earth</th><td>5.0</td><td>6.5</td>')
+    assert newer < older  # newest first
+    assert "planet.update by eddie" in page and "UTC" in page and "from console" in page
+    assert "Revert this change" not in page  # viewers may read, not edit
+    details = viewer.get(f"/admin/planet/details/?id={planet_id}").get_data(as_text=True)
+    assert f"/admin/planet/history/?id={planet_id}" in details
+
+
+def test_history_is_for_those_who_may_read_the_record(login_as, make_user, make_planet):
+    planet_id = make_planet()
+    member, _ = login_as()
+    assert member.get(f"/admin/planet/history/?id={planet_id}").status_code == 403
+    viewer, _ = login_as("viewer")
+    user = make_user()
+    assert viewer.get(f"/admin/user/history/?id={user.id}").status_code == 200
+    assert viewer.get("/admin/token/history/?id=1").status_code == 403  # admins only
+    assert viewer.get("/admin/planet/history/?id=999999").status_code == 404
+
+
+def test_a_users_history_keeps_secrets_redacted(login_as, make_user):
+    admin, _ = login_as("admin")
+    user = make_user("ada")
+    admin.post(f"/admin/user/edit/?id={user.id}", data={
+        "username": "ada", "email": "ada@example.com", "role": "member", "is_active": "y",
+        "new_password": "a brand new passphrase"})
+    page = admin.get(f"/admin/user/history/?id={user.id}").get_data(as_text=True)
+    assert "user.password" in page and "***" in page
+    assert "a brand new passphrase" not in page
+
+
+def test_history_pages_by_cursor(editor, make_planet):
+    planet_id = make_planet(mass_earth=1.0)
+    for number in range(2, 25):
+        _edit(editor, planet_id, mass_earth=str(number))
+    first = editor.get(f"/admin/planet/history/?id={planet_id}").get_data(as_text=True)
+    assert first.count("planet.update by") == 20
+    next_url = re.search(r'href="([^"]*after=[^"]*)"', first)[1].replace("&amp;", "&")
+    second = editor.get(next_url).get_data(as_text=True)
+    # 23 updates (the factory's planet has no create event): 20, then the 3 oldest.
+    assert second.count("planet.update by") == 3
+    assert "<td>1.0</td><td>2.0</td>" in second and "<td>23.0</td><td>24.0</td>" in first
+
+
+def test_revert_puts_back_the_values_before_the_change(editor, make_planet, app):
+    planet_id = make_planet(mass_earth=5.0)
+    _edit(editor, planet_id, mass_earth="6.5", description="Changed.")
+    [event_id] = _event_ids(app, "planet.update")
+    page = editor.get(f"/admin/planet/revert/?id={planet_id}&event={event_id}")
+    assert page.status_code == 200 and "changed again since" not in page.get_data(as_text=True)
+    response = editor.post(f"/admin/planet/revert/?id={planet_id}&event={event_id}",
+                           data={"field": ["mass_earth", "description"]})
+    assert response.status_code == 302
+    planet = _planet(app, planet_id)
+    assert (planet.mass_earth, planet.description) == (5.0, "")
+    with app.app_context():
+        revert = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "planet.revert")).one()
+        assert revert.via_detail == f"event {event_id}"
+        assert revert.changes["mass_earth"] == [6.5, 5.0]
+
+
+def test_a_field_changed_again_since_is_shown_and_left_to_the_user(editor, make_planet, app):
+    planet_id = make_planet(mass_earth=5.0, radius_earth=1.0)
+    _edit(editor, planet_id, mass_earth="6.5", radius_earth="2")
+    [event_id] = _event_ids(app, "planet.update")
+    _edit(editor, planet_id, mass_earth="9.75", radius_earth="2")  # a colleague, later
+    page = editor.get(f"/admin/planet/revert/?id={planet_id}&event={event_id}").get_data(
+        as_text=True)
+    row = re.search(r'<tr class="table-warning">(.*?)</tr>', page, re.S)[1]
+    assert "mass_earth" in row and "changed again since" in row and "checked" not in row
+    assert "<td>6.5</td>" in row and "<td>9.75</td>" in row and "<td>5.0</td>" in row
+    # The user keeps the colleague's mass and puts back only the radius.
+    editor.post(f"/admin/planet/revert/?id={planet_id}&event={event_id}",
+                data={"field": ["radius_earth"]})
+    planet = _planet(app, planet_id)
+    assert (planet.mass_earth, planet.radius_earth) == (9.75, 1.0)
+
+
+def test_a_revert_with_no_field_chosen_changes_nothing(editor, make_planet, app):
+    planet_id = make_planet(mass_earth=5.0)
+    _edit(editor, planet_id, mass_earth="6.5")
+    [event_id] = _event_ids(app, "planet.update")
+    page = editor.post(f"/admin/planet/revert/?id={planet_id}&event={event_id}", data={},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Choose the fields of this change to put back. Nothing was changed." in page
+    assert _planet(app, planet_id).mass_earth == 6.5
+
+
+def test_viewers_cannot_revert_or_restore(login_as, editor, make_planet, app):
+    planet_id = make_planet(mass_earth=5.0)
+    _edit(editor, planet_id, mass_earth="6.5")
+    [event_id] = _event_ids(app, "planet.update")
+    viewer, _ = login_as("viewer")
+    assert viewer.post(f"/admin/planet/revert/?id={planet_id}&event={event_id}",
+                       data={"field": ["mass_earth"]}).status_code == 403
+    assert viewer.post(f"/admin/planet/restore/?event={event_id}").status_code == 403
+    assert _planet(app, planet_id).mass_earth == 6.5
+
+
+def test_an_event_of_another_record_is_not_reverted_here(editor, make_planet, app):
+    first, second = make_planet(name="One b", mass_earth=1.0), make_planet(name="Two b")
+    _edit(editor, first, name="One b", mass_earth="2")
+    [event_id] = _event_ids(app, "planet.update")
+    assert editor.get(f"/admin/planet/revert/?id={second}&event={event_id}").status_code == 404
+
+
+def test_a_deleted_planet_comes_back_with_its_id_and_values(login_as, make_planet, app):
+    admin, _ = login_as("admin")
+    planet_id = make_planet(name="Gone b", mass_earth=3.5)
+    admin.post("/admin/planet/delete/", data={"id": planet_id})
+    assert _planet(app, planet_id) is None
+    [event_id] = _event_ids(app, "planet.delete")
+    log = admin.get("/admin/audit/").get_data(as_text=True)
+    assert f"/admin/planet/restore/?event={event_id}" in log
+    assert "Gone b" in admin.get(f"/admin/planet/restore/?event={event_id}").get_data(
+        as_text=True)
+    response = admin.post(f"/admin/planet/restore/?event={event_id}")
+    assert response.status_code == 302
+    planet = _planet(app, planet_id)
+    assert (planet.name, planet.mass_earth) == ("Gone b", 3.5)
+    assert len(_event_ids(app, "planet.restore")) == 1
+    again = admin.post(f"/admin/planet/restore/?event={event_id}", follow_redirects=True)
+    assert "restored already" in again.get_data(as_text=True)
+
+
+def test_restoring_a_name_taken_meanwhile_says_so(editor, make_planet, app):
+    planet_id = make_planet(name="Gone b")
+    editor.post("/admin/planet/delete/", data={"id": planet_id})
+    make_planet(name="GONE B")
+    [event_id] = _event_ids(app, "planet.delete")
+    page = editor.post(f"/admin/planet/restore/?event={event_id}").get_data(as_text=True)
+    assert "A planet named &#39;Gone b&#39; exists meanwhile; rename it before restoring this " \
+           "one. Nothing was restored." in page
+    assert _planet(app, planet_id) is None
