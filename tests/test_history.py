@@ -177,3 +177,42 @@ def test_restoring_a_name_taken_meanwhile_says_so(editor, make_planet, app):
     assert "A planet named &#39;Gone b&#39; exists meanwhile; rename it before restoring this " \
            "one. Nothing was restored." in page
     assert _planet(app, planet_id) is None
+
+
+def _version_in(page: str) -> str:
+    """The version an edit form carries (its hidden "version" input)."""
+    tag = re.search(r'<input[^>]*name="version"[^>]*>', page)[0]
+    return re.search(r'value="(\d+)"', tag)[1]
+
+
+def _opened_version(client, planet_id: int) -> str:
+    return _version_in(client.get(f"/admin/planet/edit/?id={planet_id}").get_data(as_text=True))
+
+
+def test_an_edit_over_a_newer_version_shows_both_values_and_saves_nothing(
+        login_as, make_planet, app):
+    planet_id = make_planet(name="Kepler-452 b", mass_earth=5.0)
+    first, _ = login_as("editor", username="first")
+    second, _ = login_as("editor", username="second")
+    seen_by_first = _opened_version(first, planet_id)
+    seen_by_second = _opened_version(second, planet_id)
+    assert seen_by_first == seen_by_second
+    saved = first.post(f"/admin/planet/edit/?id={planet_id}",
+                       data={**FORM, "mass_earth": "6.5", "version": seen_by_first})
+    assert saved.status_code == 302
+    stale = second.post(f"/admin/planet/edit/?id={planet_id}",
+                        data={**FORM, "mass_earth": "7.25", "version": seen_by_second})
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 200 and "Someone else changed this planet" in page
+    assert "Changed meanwhile by first" in page
+    assert '<th scope="row">Mass</th><td>6.5</td><td>7.25</td>' in page
+    with app.app_context():
+        assert db.session.get(Planet, planet_id).mass_earth == 6.5  # nothing lost
+    # The form came back with the new version: saving again is the user's confirmation.
+    confirmed_version = _version_in(page)
+    assert int(confirmed_version) == int(seen_by_second) + 1
+    again = second.post(f"/admin/planet/edit/?id={planet_id}",
+                        data={**FORM, "mass_earth": "7.25", "version": confirmed_version})
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.get(Planet, planet_id).mass_earth == 7.25

@@ -15,7 +15,8 @@ from flask_admin.contrib.sqla.filters import (
     IntSmallerFilter,
 )
 from flask_admin.form import BaseForm
-from wtforms import SelectField, StringField, TextAreaField
+from sqlalchemy import select
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from console.admin.base import ConsoleModelView
@@ -66,6 +67,11 @@ class PlanetForm(BaseForm):
     def values(self) -> dict[str, Any]:
         return {field.name: self[field.name].data for field in PLANET_FIELDS}
 
+    def opened_version(self) -> int | None:
+        """The planet's version when the edit form was opened (None on a create form)."""
+        raw = self["version"].data if "version" in self else None
+        return int(raw) if isinstance(raw, str | int) and str(raw).isdigit() else None
+
 
 for _field in PLANET_FIELDS:
     if _field.kind == "choice":
@@ -76,6 +82,16 @@ for _field in PLANET_FIELDS:
     else:
         _form_field = StringField(_label(_field), description=_field.description)
     setattr(PlanetForm, _field.name, _form_field)
+PlanetForm.version = HiddenField()  # the version the form was opened on: edit conflicts
+
+
+def _shown(value: Any) -> str:
+    """A value as a form shows it, to compare a stored value with a typed one."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 class PlanetView(ConsoleModelView):
@@ -145,13 +161,33 @@ class PlanetView(ConsoleModelView):
             self.refused(error, form)
             return False
 
+    edit_template = "admin/model/console_edit.html"  # with the conflict screen
+
     def update_model(self, form: PlanetForm, model: Planet) -> bool:
         try:
-            planets.update(model, form.values(), via=Source.CONSOLE)
+            planets.update(model, form.values(), via=Source.CONSOLE,
+                           version=form.opened_version())
         except DomainError as error:
-            self.refused(error, form)
+            if error.field == "version":
+                self._show_conflict(form, model)
+            else:
+                self.refused(error, form)
             return False
         return True
+
+    def _show_conflict(self, form: PlanetForm, model: Planet) -> None:
+        """The edit form again, with the user's values, each field that differs from what is
+        stored now beside the stored value and who stored it; saving again confirms."""
+        db.session.refresh(model)
+        form.conflicts = [(field.label, getattr(model, field.name), form[field.name].data)
+                          for field in PLANET_FIELDS
+                          if _shown(getattr(model, field.name)) != _shown(form[field.name].data)]
+        form.conflict_by = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.target_type == "planet", AuditEvent.target_id == str(model.id))
+            .order_by(AuditEvent.id.desc()).limit(1))
+        form["version"].data = str(model.version)  # the next save is over what they have seen
+        flash("Someone else changed this planet since you opened it. Nothing was saved: "
+              "compare the values below, then save again to keep yours.", "error")
 
     def delete_records(self, records: list[Planet]) -> None:
         planets.delete(records, via=Source.CONSOLE)

@@ -63,11 +63,17 @@ def create(raw: Mapping[str, Any], *, actor: Any = None, via: str,
 
 
 def update(planet: Planet, raw: Mapping[str, Any], *, partial: bool = False, actor: Any = None,
-           via: str, via_detail: str = "") -> dict[str, list[Any]]:
+           via: str, via_detail: str = "", version: int | None = None) -> dict[str, list[Any]]:
     """Change a planet (`partial`: only the fields given); returns what changed, as audited.
 
-    A change to nothing stores nothing and records nothing.
+    `version` is the version the change was made on (an edit form opened earlier): if the
+    planet has changed since, nothing is stored and a conflict about "version" is raised, so
+    that nobody overwrites a colleague's edit unseen. A change to nothing stores nothing and
+    records nothing.
     """
+    if version is not None and version != planet.version:
+        raise DomainError.about("version", "someone else changed this planet since you opened "
+                                "it", Refusal.CONFLICT)
     values = clean_planet(raw, partial=partial)
     _refuse_taken_name(values, planet)
     before = _values(planet)
