@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, Planet, db
+from models import AuditEvent, Planet, User, db
 from tests.conftest import PLANET
 
 FORM = {key: str(value) for key, value in PLANET.items()}
@@ -216,3 +216,30 @@ def test_an_edit_over_a_newer_version_shows_both_values_and_saves_nothing(
     assert again.status_code == 302
     with app.app_context():
         assert db.session.get(Planet, planet_id).mass_earth == 7.25
+
+
+def test_the_console_home_shows_recent_changes_the_user_may_see(login_as, editor, make_planet,
+                                                                make_user, app):
+    planet_id = make_planet(name="Kepler-452 b", mass_earth=5.0)
+    _edit(editor, planet_id, mass_earth="6.5")
+    admin, _ = login_as("admin")
+    token_owner = make_user(role="editor")
+    from console.services import api_tokens
+    with app.app_context():
+        api_tokens.create_token(db.session.get(User, token_owner.id), "ci", via="cli")
+    viewer, _ = login_as("viewer")
+    home = viewer.get("/admin/").get_data(as_text=True)
+    assert "Recent changes" in home and "planet.update" in home
+    assert f"/admin/planet/history/?id={planet_id}" in home
+    assert "token.create" not in home  # API tokens are for admins to see
+    assert "token.create" in admin.get("/admin/").get_data(as_text=True)
+
+
+def test_a_users_details_show_their_own_recent_changes(login_as, make_planet, app):
+    editor, user = login_as("editor", username="eddie")
+    planet_id = make_planet(name="Kepler-452 b", mass_earth=5.0)
+    _edit(editor, planet_id, mass_earth="6.5")
+    admin, _ = login_as("admin")
+    page = admin.get(f"/admin/user/details/?id={user.id}").get_data(as_text=True)
+    assert "Recent changes by eddie" in page and "planet.update" in page
+    assert f"/admin/planet/history/?id={planet_id}" in page

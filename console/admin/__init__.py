@@ -10,6 +10,7 @@ from console.admin.applications import ApplicationView
 from console.admin.assets import static_url
 from console.admin.audit_log import AuditView
 from console.admin.dashboard import ConsoleIndexView
+from console.admin.history import HISTORY_VIEWS
 from console.admin.planets import PlanetView
 from console.admin.tokens import TokenView
 from console.admin.users import UserView
@@ -33,4 +34,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="token"))
     admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="audit"))
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["history_views"] = HISTORY_VIEWS
     return admin

@@ -8,6 +8,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from console.admin.base import ConsoleModelView
+from console.admin.history import HISTORY_VIEWS
 from console.security import Permission, can
 
 
@@ -20,14 +21,11 @@ def _actor(view, context, model, name) -> str:
     return model.actor_username or f"— ({model.via})"
 
 
-# The console view of each target type, for links to a record's history.
-VIEWS = {"planet": "planet", "user": "user", "mission_application": "application",
-         "api_token": "token"}
 
 
 def _target(view, context, model, name) -> Markup | str:
     """The target's id, linked to its history; a planet's delete event also to its restore."""
-    endpoint = VIEWS.get(model.target_type)
+    endpoint = HISTORY_VIEWS.get(model.target_type)
     if not endpoint or not model.target_id:
         return model.target_id
     history = url_for(f"{endpoint}.history_view", id=model.target_id)

@@ -55,6 +55,14 @@ def discoveries_chart(counts: dict[int, int], width: int = 720, height: int = 22
     return Chart(width, height, bars, top, first, last, earlier)
 
 
+# Who may see the changes of each kind of record: those who may read it.
+READ_PERMISSIONS = {"planet": Permission.PLANETS_READ, "user": Permission.USERS_READ,
+                    "mission_application": Permission.APPLICATIONS_READ,
+                    "api_token": Permission.USERS_WRITE}
+AUTH_ACTIONS = ("login", "logout", "login.failed", "login.locked")
+RECENT_CHANGES = 8
+
+
 def console_figures() -> dict:
     roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     active = dict(db.session.execute(
@@ -66,11 +74,12 @@ def console_figures() -> dict:
         .where(Planet.discovery_year.is_not(None)).group_by(Planet.discovery_year)).all())
     pending = db.session.scalar(select(func.count(MissionApplication.id)).where(
         MissionApplication.status == ApplicationStatus.PENDING.value))
-    recent = []
-    if can(Permission.AUDIT_READ):
-        recent = db.session.scalars(
-            select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(8)
-        ).all()
+    readable = [target for target, permission in READ_PERMISSIONS.items() if can(permission)]
+    recent = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.target_type.in_(readable),
+                                 AuditEvent.target_id != "",
+                                 AuditEvent.action.not_in(AUTH_ACTIONS))
+        .order_by(AuditEvent.id.desc()).limit(RECENT_CHANGES)).all()
     return {
         "roles": roles,
         "active": active.get(True, 0),

@@ -14,6 +14,10 @@ from console.paging import PagingError, pager_links
 from models import MAX_ID, AuditEvent, db
 from models.errors import DomainError
 
+# The console view of each target type of the audit log, for links to a record's history.
+HISTORY_VIEWS = {"planet": "planet", "user": "user", "mission_application": "application",
+                 "api_token": "token"}
+
 
 def _whole_number(name: str) -> int:
     raw = request.values.get(name, "")

@@ -8,15 +8,17 @@ from flask import flash
 from flask_admin.actions import action
 from flask_admin.form import BaseForm
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from console.admin.base import ConsoleModelView
+from console.admin.dashboard import AUTH_ACTIONS
 from console.audit import Source
 from console.security import Permission
 from console.services import accounts
-from models import Role, User
+from models import AuditEvent, Role, User, db
 from models.errors import DomainError
 from models.users import MAX_PASSWORD_LENGTH
 
@@ -42,6 +44,7 @@ class UserView(ConsoleModelView):
                           "deactivate": Permission.USERS_WRITE}
     form = UserForm
     form_field_names = {"password": "new_password"}
+    details_template = "admin/model/user_details.html"  # with the user's own recent changes
     delete_confirmation = ("Delete this account? An account with applications, API tokens or "
                            "audit history cannot be deleted; deactivate it instead.")
 
@@ -54,6 +57,13 @@ class UserView(ConsoleModelView):
     column_filters = ["role", "is_active"]
     column_labels = {"is_active": "Active", "created_at": "Created",
                      "last_login_at": "Last login"}
+
+    def recent_changes_by(self, user_id: int, limit: int = 10) -> list[AuditEvent]:
+        """What this user changed lately, newest first (their logins left out)."""
+        return db.session.scalars(
+            select(AuditEvent).where(AuditEvent.actor_id == user_id,
+                                     AuditEvent.action.not_in(AUTH_ACTIONS))
+            .order_by(AuditEvent.id.desc()).limit(limit)).all()
 
     def create_form(self, obj: Any = None):
         form = super().create_form(obj)
