@@ -25,6 +25,28 @@ class FieldChange:
     after: Any
 
 
+@dataclass(frozen=True)
+class RevertField:
+    """One field of an event to revert: its value before and after the event, and now."""
+
+    field: str
+    before: Any
+    after: Any
+    now: Any
+
+    @property
+    def changed_since(self) -> bool:
+        return self.now != self.after
+
+
+def revert_fields_of(event: AuditEvent, now: dict[str, Any]) -> list[RevertField]:
+    """The fields an update event changed that can be put back (those in `now`, the record's
+    current values), each with its value then and now."""
+    return [RevertField(name, change[0], change[1], now[name])
+            for name, change in event.changes.items()
+            if name in now and isinstance(change, list) and len(change) == 2]
+
+
 def history_page(target_type: str, target_id: int, *, page: int = 1, after: str | None = None,
                  before: str | None = None) -> Page[AuditEvent]:
     """One page of the record's events, newest first; PagingError for a foreign cursor."""

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from models import AuditEvent, Planet, User, db
-from tests.conftest import PLANET
+from tests.conftest import PLANET, AuthActions
 
 FORM = {key: str(value) for key, value in PLANET.items()}
 
@@ -100,7 +100,7 @@ def test_revert_puts_back_the_values_before_the_change(editor, make_planet, app)
     with app.app_context():
         revert = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "planet.revert")).one()
-        assert revert.via_detail == f"event {event_id}"
+        assert revert.via_detail == f"revert of event {event_id}"
         assert revert.changes["mass_earth"] == [6.5, 5.0]
 
 
@@ -243,3 +243,45 @@ def test_a_users_details_show_their_own_recent_changes(login_as, make_planet, ap
     page = admin.get(f"/admin/user/details/?id={user.id}").get_data(as_text=True)
     assert "Recent changes by eddie" in page and "planet.update" in page
     assert f"/admin/planet/history/?id={planet_id}" in page
+
+
+def test_an_accounts_role_change_is_reverted_under_the_account_rules(login_as, make_user, app):
+    admin, me = login_as("admin", username="root")
+    ada = make_user("ada")
+    admin.post(f"/admin/user/edit/?id={ada.id}", data={
+        "username": "ada", "email": "ada@example.com", "role": "editor", "is_active": "y",
+        "new_password": ""})
+    with app.app_context():
+        role_event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "user.role", AuditEvent.target_id == str(ada.id))).one()
+    history = admin.get(f"/admin/user/history/?id={ada.id}").get_data(as_text=True)
+    assert f"/admin/user/revert/?id={ada.id}&amp;event={role_event.id}" in history
+    admin.post(f"/admin/user/revert/?id={ada.id}&event={role_event.id}",
+               data={"field": ["role"]})
+    with app.app_context():
+        assert db.session.get(User, ada.id).role == "member"
+        revert = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "user.role").order_by(AuditEvent.id.desc())).first()
+        assert revert.via_detail == f"revert of event {role_event.id}"
+        assert revert.changes == {"role": ["editor", "member"]}
+
+
+def test_reverting_ones_own_promotion_is_refused_like_a_demotion(login_as, make_user, app):
+    root = make_user("root", role="admin")
+    colleague, _ = login_as("admin")
+    for role in ("editor", "admin"):  # root demoted, then promoted again
+        colleague.post(f"/admin/user/edit/?id={root.id}", data={
+            "username": "root", "email": root.email, "role": role, "is_active": "y",
+            "new_password": ""})
+    with app.app_context():
+        promotion = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "user.role", AuditEvent.target_id == str(root.id))
+            .order_by(AuditEvent.id.desc())).first()
+        assert promotion.changes == {"role": ["editor", "admin"]}
+    client = app.test_client()
+    AuthActions(client).login("root")  # the role changes ended root's sessions
+    page = client.post(f"/admin/user/revert/?id={root.id}&event={promotion.id}",
+                       data={"field": ["role"]}, follow_redirects=True).get_data(as_text=True)
+    assert "You cannot demote yourself. Nothing was changed." in page
+    with app.app_context():
+        assert db.session.get(User, root.id).role == "admin"

@@ -31,6 +31,7 @@ class HistoryMixin:
 
     history_target = ""  # the audit log's target type of this view's records
     offers_revert = offers_restore = False
+    revertible: tuple[str, ...] = ()  # the actions of this view's records that can be reverted
 
     @property
     def can_view_history(self) -> bool:
@@ -68,7 +69,7 @@ class HistoryMixin:
 
         return self.render("admin/model/history.html", record=record, events=page.items,
                            links=pager_links(page, number, page_url),
-                           changes_of=field_changes)
+                           changes_of=field_changes, revertible=self.revertible)
 
     def _event(self, record: Any = None) -> AuditEvent:
         event = db.session.get(AuditEvent, _whole_number("event"))

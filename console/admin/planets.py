@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from console.admin.base import ConsoleModelView
 from console.audit import Source
+from console.history import RevertField
 from console.planet_csv import csv_chunks, planet_batches
 from console.security import Permission
 from console.services import planets
@@ -103,6 +104,7 @@ class PlanetView(ConsoleModelView):
     form = PlanetForm
     history_target = "planet"
     offers_revert = offers_restore = True
+    revertible = planets.REVERTIBLE
     delete_confirmation = ("Delete this planet? A planet with mission applications cannot be "
                            "deleted; archive it instead.")
 
@@ -192,7 +194,7 @@ class PlanetView(ConsoleModelView):
     def delete_records(self, records: list[Planet]) -> None:
         planets.delete(records, via=Source.CONSOLE)
 
-    def revert_fields(self, record: Planet, event: AuditEvent) -> list[planets.RevertField]:
+    def revert_fields(self, record: Planet, event: AuditEvent) -> list[RevertField]:
         return planets.revert_fields(record, event)
 
     def revert_record(self, record: Planet, event: AuditEvent, fields: list[str]) -> None:

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length
 from console.admin.base import ConsoleModelView
 from console.admin.dashboard import AUTH_ACTIONS
 from console.audit import Source
+from console.history import RevertField
 from console.security import Permission
 from console.services import accounts
 from models import AuditEvent, Role, User, db
@@ -45,6 +46,8 @@ class UserView(ConsoleModelView):
     form = UserForm
     form_field_names = {"password": "new_password"}
     details_template = "admin/model/user_details.html"  # with the user's own recent changes
+    offers_revert = True
+    revertible = accounts.REVERTIBLE
     delete_confirmation = ("Delete this account? An account with applications, API tokens or "
                            "audit history cannot be deleted; deactivate it instead.")
 
@@ -57,6 +60,12 @@ class UserView(ConsoleModelView):
     column_filters = ["role", "is_active"]
     column_labels = {"is_active": "Active", "created_at": "Created",
                      "last_login_at": "Last login"}
+
+    def revert_fields(self, record: User, event: AuditEvent) -> list[RevertField]:
+        return accounts.revert_fields(record, event)
+
+    def revert_record(self, record: User, event: AuditEvent, fields: list[str]) -> None:
+        accounts.revert(record, event, fields, actor=current_user, via=Source.CONSOLE)
 
     def recent_changes_by(self, user_id: int, limit: int = 10) -> list[AuditEvent]:
         """What this user changed lately, newest first (their logins left out)."""

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from console import audit
 from console.audit import Source
+from console.history import RevertField, revert_fields_of
 from console.security import role_allows
 from console.services import api_tokens
 from console.services.api_tokens import TOKEN_PERMISSION
@@ -179,23 +180,25 @@ def _checked_changes(user: User, actor: User | None, *, username: str | None, em
     return changes
 
 
-def _apply(user: User, changes: dict, via: str) -> None:
+def _apply(user: User, changes: dict, via: str, via_detail: str = "") -> None:
     """Store checked changes, one audit event per kind of change, ending sessions when the
     password, the role or the active flag changes."""
+    def record(action: str, recorded: dict) -> None:
+        audit.record(action, user, via=via, via_detail=via_detail, changes=recorded)
+
     details = {k: [getattr(user, k), v] for k, v in changes.items() if k in ("username", "email")}
     if details:
-        audit.record("user.update", user, via=via, changes=details)
+        record("user.update", details)
     if "role" in changes:
-        audit.record("user.role", user, via=via, changes={"role": [user.role, changes["role"]]})
+        record("user.role", {"role": [user.role, changes["role"]]})
         if not role_allows(changes["role"], TOKEN_PERMISSION):
             # Its tokens die with the right they stood for, and stay dead if it comes back.
             api_tokens.revoke_all(user, via=via)
     if "is_active" in changes:
         action = "user.activate" if changes["is_active"] else "user.deactivate"
-        audit.record(action, user, via=via,
-                     changes={"is_active": [user.is_active, changes["is_active"]]})
+        record(action, {"is_active": [user.is_active, changes["is_active"]]})
     if "password" in changes:
-        audit.record("user.password", user, via=via, changes={"password": "set"})
+        record("user.password", {"password": "set"})
         user.set_password(changes["password"])
     for key in ("username", "email", "role", "is_active"):
         if key in changes:
@@ -207,7 +210,7 @@ def _apply(user: User, changes: dict, via: str) -> None:
 def update_account(user: User, *, actor: User | None = None, username: str | None = None,
                    email: str | None = None, role: str | None = None,
                    is_active: bool | None = None, password: str | None = None,
-                   via: str = Source.SITE) -> None:
+                   via: str = Source.SITE, via_detail: str = "") -> None:
     """Change several things of one account at once: all are checked before any is stored.
 
     `actor` is the user making the change (None for the CLI); nobody demotes or deactivates
@@ -219,7 +222,32 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
         return
     username, user_id = changes.get("username", user.username), user.id
     with committed(lambda: _duplicate_error(username, user_id)):
-        _apply(user, changes, via)
+        _apply(user, changes, via, via_detail)
+
+
+REVERTIBLE = ("user.update", "user.role", "user.activate", "user.deactivate")
+REVERTIBLE_FIELDS = ("username", "email", "role", "is_active")
+
+
+def revert_fields(user: User, event: AuditEvent) -> list[RevertField]:
+    """What reverting `event` (a change of the account's name, email, role or active flag)
+    would put back, field by field, with the value each has now."""
+    if event.target_type != "user" or event.target_id != str(user.id) \
+            or event.action not in REVERTIBLE:
+        raise DomainError.about("event", "This event is not a change of this account that "
+                                "can be reverted.", Refusal.MISSING)
+    return revert_fields_of(event, audit.snapshot(user, REVERTIBLE_FIELDS))
+
+
+def revert(user: User, event: AuditEvent, fields: list[str], *, actor: User | None,
+           via: str) -> None:
+    """Put back the chosen fields' values from before `event`, under every rule of an edit
+    (nobody demotes themselves, the last admin stays); the events name the one reverted."""
+    offered = {field.field: field.before for field in revert_fields(user, event)}
+    if not fields or set(fields) - offered.keys():
+        raise DomainError.about("fields", "Choose the fields of this change to put back.")
+    update_account(user, actor=actor, via=via, via_detail=f"revert of event {event.id}",
+                   **{name: offered[name] for name in fields})
 
 
 def set_active(users: list[User], active: bool, *, actor: User | None, via: str) -> int:

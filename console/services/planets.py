@@ -15,6 +15,7 @@ from sqlalchemy import String, func, literal, select, text
 
 from console import audit
 from console.audit import Source
+from console.history import RevertField, revert_fields_of
 from console.planet_csv import RowProblem, read_csv, validate_rows
 from console.services.transaction import committed
 from models import ApplicationStatus, AuditEvent, MissionApplication, Planet, db
@@ -136,20 +137,6 @@ def set_archived(planets: Sequence[Planet], archived: bool, *, actor: Any = None
 REVERTIBLE = ("planet.update", "planet.revert")  # a change of values, not a create or delete
 
 
-@dataclass(frozen=True)
-class RevertField:
-    """One field of an event to revert: its value before and after the event, and now."""
-
-    field: str
-    before: Any
-    after: Any
-    now: Any
-
-    @property
-    def changed_since(self) -> bool:
-        return self.now != self.after
-
-
 def _event_of(planet: Planet, event: AuditEvent) -> None:
     if event.target_type != "planet" or event.target_id != str(planet.id) \
             or event.action not in REVERTIBLE:
@@ -160,9 +147,7 @@ def _event_of(planet: Planet, event: AuditEvent) -> None:
 def revert_fields(planet: Planet, event: AuditEvent) -> list[RevertField]:
     """What reverting `event` would put back, field by field, with the value each has now."""
     _event_of(planet, event)
-    now = _values(planet)
-    return [RevertField(name, change[0], change[1], now.get(name))
-            for name, change in event.changes.items() if name in AUDITED_FIELDS]
+    return revert_fields_of(event, _values(planet))
 
 
 def revert(planet: Planet, event: AuditEvent, fields: Sequence[str], *, actor: Any = None,
@@ -180,7 +165,7 @@ def revert(planet: Planet, event: AuditEvent, fields: Sequence[str], *, actor: A
         changes = audit.diff(before, _values(planet))
         if changes:
             audit.record("planet.revert", planet, changes=changes, actor=actor, via=via,
-                         via_detail=f"event {event.id}")
+                         via_detail=f"revert of event {event.id}")
     return changes
 
 
@@ -202,7 +187,7 @@ def restore(event: AuditEvent, *, actor: Any = None, via: str) -> Planet:
     with committed(_taken(values["name"])):
         db.session.add(planet)
         audit.record("planet.restore", planet, changes=audit.diff({}, _values(planet)),
-                     actor=actor, via=via, via_detail=f"event {event.id}")
+                     actor=actor, via=via, via_detail=f"restore of event {event.id}")
     return planet
 
 
