@@ -87,12 +87,12 @@ def test_console_home_shows_live_figures_and_the_chart(login_as, make_planet, ap
     page = client.get("/admin/").get_data(as_text=True)
     assert "Pending applications" in page and '<p class="display-4 mb-0">3</p>' in page
     assert "<svg" in page and "1995: 1" in page and "2015: 3" in page
-    assert "Newest audit events" in page
+    assert "Recent changes" in page and "The whole audit log" in page
 
 
-def test_console_home_hides_audit_events_from_non_admins(login_as):
+def test_console_home_links_the_audit_log_for_admins_only(login_as):
     client, _ = login_as("editor")
-    assert "Newest audit events" not in client.get("/admin/").get_data(as_text=True)
+    assert "The whole audit log" not in client.get("/admin/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
