@@ -75,14 +75,20 @@ def update(planet: Planet, raw: Mapping[str, Any], *, partial: bool = False, act
     if version is not None and version != planet.version:
         raise DomainError.about("version", "someone else changed this planet since you opened "
                                 "it", Refusal.CONFLICT)
-    values = clean_planet(raw, partial=partial)
+    return _change(planet, clean_planet(raw, partial=partial), "planet.update", actor=actor,
+                   via=via, via_detail=via_detail)
+
+
+def _change(planet: Planet, values: Mapping[str, Any], action: str, *, actor: Any, via: str,
+            via_detail: str) -> dict[str, list[Any]]:
+    """Store cleaned values on the planet and audit what changed as `action`."""
     _refuse_taken_name(values, planet)
     before = _values(planet)
     with committed(_taken(values.get("name", planet.name))):
         planet.apply(values)
         changes = audit.diff(before, _values(planet))
         if changes:
-            audit.record("planet.update", planet, changes=changes, actor=actor, via=via,
+            audit.record(action, planet, changes=changes, actor=actor, via=via,
                          via_detail=via_detail)
     return changes
 
@@ -158,15 +164,8 @@ def revert(planet: Planet, event: AuditEvent, fields: Sequence[str], *, actor: A
     if not fields or set(fields) - offered.keys():
         raise DomainError.about("fields", "Choose the fields of this change to put back.")
     values = clean_planet({name: offered[name] for name in fields}, partial=True)
-    _refuse_taken_name(values, planet)
-    before = _values(planet)
-    with committed(_taken(values.get("name", planet.name))):
-        planet.apply(values)
-        changes = audit.diff(before, _values(planet))
-        if changes:
-            audit.record("planet.revert", planet, changes=changes, actor=actor, via=via,
-                         via_detail=f"revert of event {event.id}")
-    return changes
+    return _change(planet, values, "planet.revert", actor=actor, via=via,
+                   via_detail=f"revert of event {event.id}")
 
 
 def restore(event: AuditEvent, *, actor: Any = None, via: str) -> Planet:
