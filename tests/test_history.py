@@ -285,3 +285,19 @@ def test_reverting_ones_own_promotion_is_refused_like_a_demotion(login_as, make_
     assert "You cannot demote yourself. Nothing was changed." in page
     with app.app_context():
         assert db.session.get(User, root.id).role == "admin"
+
+
+def test_the_conflict_screen_lists_only_fields_that_differ(login_as, make_planet):
+    planet_id = make_planet(name="Kepler-452 b", mass_earth=5.0, equilibrium_temp_k=279.0)
+    first, _ = login_as("editor", username="first")
+    second, _ = login_as("editor", username="second")
+    opened = _opened_version(second, planet_id)
+    first.post(f"/admin/planet/edit/?id={planet_id}", data={
+        **FORM, "mass_earth": "6.5", "equilibrium_temp_k": "279.0",
+        "version": _opened_version(first, planet_id)})
+    page = second.post(f"/admin/planet/edit/?id={planet_id}", data={
+        **FORM, "mass_earth": "5", "equilibrium_temp_k": "279.0", "version": opened}).get_data(
+        as_text=True)
+    conflicts = re.search(r'<section class="alert alert-warning".*?</section>', page, re.S)[0]
+    assert '<th scope="row">Mass</th><td>6.5</td><td>5</td>' in conflicts
+    assert "Equilibrium temperature" not in conflicts

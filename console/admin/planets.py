@@ -27,7 +27,7 @@ from console.security import Permission
 from console.services import planets
 from models import AuditEvent, Planet, db
 from models.errors import DomainError
-from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS
+from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS, PlanetField
 
 MAX_FILTER_YEAR = 9999
 CHOICES = {
@@ -86,13 +86,18 @@ for _field in PLANET_FIELDS:
 PlanetForm.version = HiddenField()  # the version the form was opened on: edit conflicts
 
 
-def _shown(value: Any) -> str:
-    """A value as a form shows it, to compare a stored value with a typed one."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _differs(field: PlanetField, stored: Any, typed: Any) -> bool:
+    """Whether what the user typed differs from the stored value: numbers as numbers (a typed
+    "279.0" is the stored 279.0), text without surrounding blanks, empty as None."""
+    typed = typed.strip() if isinstance(typed, str) else typed
+    if typed in ("", None) or stored in ("", None):
+        return (typed in ("", None)) != (stored in ("", None))
+    if field.kind in ("int", "float"):
+        try:
+            return float(typed) != float(stored)
+        except ValueError:
+            return True
+    return str(typed) != str(stored)
 
 
 class PlanetView(ConsoleModelView):
@@ -183,7 +188,7 @@ class PlanetView(ConsoleModelView):
         db.session.refresh(model)
         form.conflicts = [(field.label, getattr(model, field.name), form[field.name].data)
                           for field in PLANET_FIELDS
-                          if _shown(getattr(model, field.name)) != _shown(form[field.name].data)]
+                          if _differs(field, getattr(model, field.name), form[field.name].data)]
         form.conflict_by = db.session.scalar(select(AuditEvent).where(
             AuditEvent.target_type == "planet", AuditEvent.target_id == str(model.id))
             .order_by(AuditEvent.id.desc()).limit(1))
