@@ -1,6 +1,7 @@
 """`make bench`: the console, the JSON API and the member catalog at 1k and at 1M planets, side
 by side with a stock Flask-Admin ModelView over the same table, checked against the targets of
-"[5/6] Production and scale". A report: the exit status is 0 even when targets fail.
+"[5/6] Production and scale", and the console's record history with an audit log of 1M events
+(one planet with 10,000 of them). A report: the exit status is 0 even when targets fail.
 
     make bench                                  # SQLite files, cached in .bench-cache/
     make bench BENCH_ARGS="--rebuild --write-results"
@@ -20,6 +21,7 @@ import os
 import shlex
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ from bench_data import (
     sqlite_database,
 )
 from bench_export import ExportResult, run_export
+from bench_history import history_sizes, history_targets
 from bench_profile import profile_request
 from bench_report import (
     Check,
@@ -57,12 +60,20 @@ from bench_report import (
     ratio_check,
     write_results,
 )
-from bench_timing import deepest_link, next_link, page_number, time_interleaved
+from bench_timing import (
+    deepest_link,
+    follow_next_links,
+    next_link,
+    page_number,
+    previous_link,
+    time_interleaved,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import make_url
 
+from console.history import HISTORY_PAGE_SIZE
 from console.paging import MAX_OFFSET, Ordering, Position
 from models import Planet, db
 
@@ -70,6 +81,7 @@ RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 SEARCH = "kepler"
 DEEP_PAGE = 10_000  # a page ~10,000 deep, 1-based
 CONSOLE = "/admin/planet/"
+HISTORY = f"{CONSOLE}history/"
 # Targets of the issue.
 SAME_PAGE_AT_SCALE = 1.25
 DEEP_PAGE_LIMIT = 1.5
@@ -79,6 +91,7 @@ STOCK_LIMIT = 0.6
 EXPORT_PEAK_MB = 150.0
 EXPORT_FIRST_BYTE_S = 1.0
 EXPORT_TOTAL_S = 15.0
+HISTORY_LIMIT = 1.5  # a record's first and last history page × the console's page 1
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -280,6 +293,47 @@ def plan_stock_at_scale(bench: Bench, apps: Apps) -> None:
                     f"{CONSOLE}?sort={index}")
 
 
+def plan_history_at_scale(bench: Bench, apps: Apps) -> None:
+    """The history of the planet with the most events: its first page, its last page reached by
+    following the Next links there, and the page before the last by that page's Previous link;
+    and the first page of a planet with a few events, all in the full audit log."""
+    if apps.database.history is None:
+        return
+    at = apps.label
+    client = apps.console_client
+    with apps.console.app_context():
+        targets = history_targets()
+    log(f"  history: the log holds {targets.log:,} events, planet {targets.busy_id} "
+        f"{targets.busy_events:,}, planet {targets.quiet_id} {targets.quiet_events:,}")
+    # As built: the benchmark's own login adds an event or two to the log in every run.
+    log_size = f"log of {apps.database.history.log:,}"
+    first = f"{HISTORY}?id={targets.busy_id}"
+    bench.console(apps, f"history.first@{at}",
+                  f"history page 1 of a planet with {targets.busy_events:,} events "
+                  f"({log_size}) @{at}", first)
+    started = time.perf_counter()
+    last, pages, html = follow_next_links(client, first)
+    shown = html.count('<section class="card')
+    expected_pages = -(-targets.busy_events // HISTORY_PAGE_SIZE)
+    expected_shown = targets.busy_events - (expected_pages - 1) * HISTORY_PAGE_SIZE
+    log(f"  history: {pages:,} pages by Next links in {time.perf_counter() - started:.1f} s, "
+        f"{shown} events on the last one")
+    if (pages, shown) != (expected_pages, expected_shown):
+        bench.notes.append(f"The history of planet {targets.busy_id} @{at} ended after {pages:,} "
+                           f"pages with {shown} events on the last one; its "
+                           f"{targets.busy_events:,} events make {expected_pages:,} pages, "
+                           f"{expected_shown} on the last one.")
+    bench.console(apps, f"history.last@{at}",
+                  f"history page {pages:,}, its last, by {pages - 1:,} Next links @{at}", last)
+    if pages > 1:
+        bench.console(apps, f"history.previous@{at}",
+                      f"history page {pages - 1:,} by the last page's Previous link @{at}",
+                      previous_link(html))
+    bench.console(apps, f"history.quiet@{at}",
+                  f"history page 1 of a planet with {targets.quiet_events:,} events "
+                  f"({log_size}) @{at}", f"{HISTORY}?id={targets.quiet_id}")
+
+
 EXPORTS = {"console": f"console CSV export {CONSOLE}export/csv/",
            "cli": "flask export-planets",
            "stock": "stock ModelView CSV export"}
@@ -351,6 +405,10 @@ def apply_targets(bench: Bench, small: str, large: str) -> None:
                 check(key, ratio_check(rows[key], base, SORT_LIMIT, f"page 1 @{large}"))
             elif kind == "search":
                 check(key, at_most_ms_check(rows[key], SEARCH_LIMIT_MS))
+    if (base := rows.get(f"console.p1@{large}")) is not None:
+        for key in [k for k in rows if k.startswith("history.") and k.endswith(f"@{large}")]:
+            check(key, ratio_check(rows[key], base, HISTORY_LIMIT,
+                                   f"console planet list page 1 @{large}"))
     if f"stock.p1@{small}" in rows:
         check(f"console.p1@{small}", ratio_check(rows[f"console.p1@{small}"],
                                                  rows[f"stock.p1@{small}"], STOCK_LIMIT,
@@ -384,6 +442,8 @@ def layout(bench: Bench, small: str, large: str) -> Report:
         f"console.p1@{small}", f"console.p1@{large}", f"console.last@{large}",
         f"console.numbered@{large}", f"console.deep@{large}", *matching("console.sort."),
         f"console.search@{large}"])
+    section(f"Console record history {HISTORY}?id=", [
+        f"history.{kind}@{large}" for kind in ("first", "last", "previous", "quiet")])
     section("Console user, application and audit lists", [
         f"console.{name}@{at}" for name in ("user", "application", "audit")
         for at in (small, large)])
@@ -407,14 +467,15 @@ def layout(bench: Bench, small: str, large: str) -> Report:
 
 @contextmanager
 def databases(args: argparse.Namespace, workdir: Path) -> Iterator[list[Database]]:
-    sizes = [args.small, args.large]
+    sizes = [(args.small, None), (args.large, history_sizes(args.large))]
     base_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
     if base_url:
         with postgres_databases(base_url, sizes, workdir) as built:
             yield built
         return
-    yield [sqlite_database(size, workdir, cache=not args.no_cache, rebuild=args.rebuild)
-           for size in sizes]
+    yield [sqlite_database(size, workdir, cache=not args.no_cache, rebuild=args.rebuild,
+                           history=history)
+           for size, history in sizes]
 
 
 def run(bench: Bench, small: Database, large: Database, workdir: Path) -> None:
@@ -426,6 +487,7 @@ def run(bench: Bench, small: Database, large: Database, workdir: Path) -> None:
         plan_console_at_scale(bench, large_apps)
         plan_api_and_site_at_scale(bench, large_apps)
         plan_stock_at_scale(bench, large_apps)
+        plan_history_at_scale(bench, large_apps)
         load_before = os.getloadavg()[0]
         bench.measure()
         bench.notes.append(f"Load average (1 min) of the machine: {load_before:.1f} before the "
@@ -465,7 +527,11 @@ def command_line(argv: list[str]) -> str:
 
 NOTES = [
     "Each database holds the real seed catalog plus synthetic planets up to its size, "
-    "1,000 members, 1,000 mission applications and ~1,000 audit events.",
+    "1,000 members and 1,000 mission applications; the small one ~3,000 audit events, the "
+    "large one 1,000,000 (at 1M planets; as many as planets below that): one planet has "
+    "10,000 of them (1 % of the log below 1M), spread evenly over the whole log, another 4, "
+    "the rest are changes of other planets by 5 editors and members' logins and logouts "
+    "(filled directly, as a test fixture does; `bench_history.py`).",
     "Requests are served in-process by the Flask test client (logged in as an admin for the "
     "console); each measurement warms up with 2 requests, then times up to `--requests` of "
     "them, fewer for slow pages (as many as fit in `--budget` seconds, at least 5).",

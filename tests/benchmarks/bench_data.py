@@ -1,6 +1,7 @@
 """The benchmark's databases: migrated with the project's migrations, filled with the real
 catalog plus synthetic planets up to the wanted count, and staff-side rows (users, mission
-applications, audit events) so that the console's other lists have a full first page.
+applications, audit events) so that the console's other lists have a full first page; the
+large one also gets a full audit log for the record history pages (bench_history.py).
 
 SQLite files are cached in .bench-cache/ keyed by the migration head; on PostgreSQL each
 database is a private schema, dropped at the end of the run.
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from bench_apps import ADMIN_PASSWORD, ADMIN_USERNAME, PROJECT_ROOT, console_app
+from bench_history import HistorySizes, add_audit_history, add_editors
 from werkzeug.security import generate_password_hash
 
 from console.config import normalise_database_url
@@ -32,7 +34,7 @@ from models import users as users_module
 from seed import catalog_size
 
 CACHE_DIR = PROJECT_ROOT / ".bench-cache"
-DATA_VERSION = 2  # bump when build() changes what a database holds
+DATA_VERSION = 3  # bump when build() changes what a database holds
 MEMBERS = 1_000
 MEMBER_PASSWORD = "bench member password 42"
 
@@ -42,6 +44,7 @@ class Database:
     label: str  # "1k", "1M"
     planets: int
     url: str
+    history: HistorySizes | None = None  # the full audit log, in the large database
 
 
 def size_label(count: int) -> str:
@@ -108,7 +111,7 @@ def _add_applications(member_ids: list[int]) -> None:
             applications.review([application], reviewer, status)
 
 
-def build(url: str, planets: int, instance_path: Path) -> None:
+def build(url: str, planets: int, instance_path: Path, history: HistorySizes | None) -> None:
     """Migrate the empty database at `url` to head and fill it."""
     from flask_migrate import upgrade
 
@@ -119,24 +122,44 @@ def build(url: str, planets: int, instance_path: Path) -> None:
         _add_planets(planets)
         log(f"  {planets:,} planets in {time.perf_counter() - started:.0f} s")
         _add_applications(_add_people())
+        if history is not None:
+            started = time.perf_counter()
+            with cheap_password_hashing():
+                editors = add_editors()
+            add_audit_history(history, editors, log)
+            log(f"  audit log of {history.log:,} events, {history.busy:,} of one planet, in "
+                f"{time.perf_counter() - started:.0f} s")
         db.engine.dispose()
 
 
-def sqlite_database(planets: int, workdir: Path, *, cache: bool, rebuild: bool) -> Database:
-    """A SQLite file with `planets` planets, from the cache unless it is stale or `rebuild`."""
+def _file_name(planets: int, history: HistorySizes | None) -> str:
+    log_size = f"-log-{history.log}-{history.busy}" if history else ""
+    return f"planets-{planets}{log_size}-{migration_head()}-v{DATA_VERSION}.db"
+
+
+def sqlite_database(planets: int, workdir: Path, *, cache: bool, rebuild: bool,
+                    history: HistorySizes | None = None) -> Database:
+    """A SQLite file with `planets` planets (and the audit log `history`), from the cache
+    unless it is stale or `rebuild`."""
     label = size_label(planets)
-    name = f"planets-{planets}-{migration_head()}-v{DATA_VERSION}.db"
+    name = _file_name(planets, history)
     target = (CACHE_DIR if cache else workdir) / name
     if rebuild or not target.exists():
         log(f"Building the {label} SQLite database ({target.name})")
         staging = workdir / f"staging-{name}"
         staging.unlink(missing_ok=True)
-        build(f"sqlite:///{staging}", planets, workdir / f"instance-build-{label}")
+        started = time.perf_counter()
+        build(f"sqlite:///{staging}", planets, workdir / f"instance-build-{label}", history)
+        log(f"  built in {time.perf_counter() - started:.0f} s")
         target.parent.mkdir(parents=True, exist_ok=True)
         for stale in target.parent.glob(f"planets-{planets}-*.db"):
-            stale.unlink()
+            # Other versions of this database, and any older one; the current version of the
+            # other kind (with or without the full audit log) stays.
+            same_kind = ("-log-" in stale.name) == (history is not None)
+            if same_kind or not stale.name.endswith(f"-v{DATA_VERSION}.db"):
+                stale.unlink()
         shutil.move(staging, target)
-    return Database(label, planets, f"sqlite:///{target}")
+    return Database(label, planets, f"sqlite:///{target}", history)
 
 
 def _schema_url(base_url: str, schema: str) -> str:
@@ -145,14 +168,16 @@ def _schema_url(base_url: str, schema: str) -> str:
 
 
 @contextmanager
-def postgres_databases(base_url: str, sizes: list[int], workdir: Path) -> Iterator[list[Database]]:
-    """One private schema per size in the database at `base_url`, dropped at the end."""
+def postgres_databases(base_url: str, sizes: list[tuple[int, HistorySizes | None]],
+                       workdir: Path) -> Iterator[list[Database]]:
+    """One private schema per (planets, audit log) in the database at `base_url`, dropped at
+    the end."""
     base_url = normalise_database_url(base_url)
     engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
     schemas: list[str] = []
     try:
         databases = []
-        for planets in sizes:
+        for planets, history in sizes:
             label = size_label(planets)
             schema = f"bench_{label.lower()}_{uuid.uuid4().hex[:10]}"
             with engine.connect() as connection:
@@ -160,8 +185,10 @@ def postgres_databases(base_url: str, sizes: list[int], workdir: Path) -> Iterat
             schemas.append(schema)
             url = _schema_url(base_url, schema)
             log(f"Building the {label} PostgreSQL schema {schema}")
-            build(url, planets, workdir / f"instance-build-{label}")
-            databases.append(Database(label, planets, url))
+            started = time.perf_counter()
+            build(url, planets, workdir / f"instance-build-{label}", history)
+            log(f"  built in {time.perf_counter() - started:.0f} s")
+            databases.append(Database(label, planets, url, history))
         yield databases
     finally:
         with engine.connect() as connection:

@@ -153,9 +153,36 @@ def deepest_link(html: str) -> str | None:
     return max(numbered)[1] if numbered else None
 
 
+def pager_link(html: str, name: str) -> str:
+    """The pager's link named `name` ("Next", "Previous") on a page."""
+    links = [href for href, text in pager_links(html) if name in text]
+    if not links:
+        raise LookupError(f"the page has no {name} link")
+    return links[0]
+
+
 def next_link(html: str) -> str:
     """The pager's Next link on a page."""
-    links = [href for href, text in pager_links(html) if "Next" in text]
-    if not links:
-        raise LookupError("the page has no Next link")
-    return links[0]
+    return pager_link(html, "Next")
+
+
+def previous_link(html: str) -> str:
+    """The pager's Previous link on a page."""
+    return pager_link(html, "Previous")
+
+
+def follow_next_links(client: FlaskClient, url: str) -> tuple[str, int, str]:
+    """The last page of a list, reached as a person reaches it: from `url`, the Next link of
+    every page until a page has none. Returns its URL, how many pages were read (the last
+    page's number when `url` is page 1) and its HTML."""
+    pages = 0
+    while True:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered HTTP {response.status_code}")
+        html = response.get_data(as_text=True)
+        pages += 1
+        try:
+            url = next_link(html)
+        except LookupError:
+            return url, pages, html
