@@ -30,6 +30,15 @@ MAX_ID = 2**31 - 1  # the range of an integer id column on every database
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
+def whole_number(raw: object, high: int = MAX_ID) -> int | None:
+    """`raw` as a number from 1 to `high` (an id, a page, a version) when it is written as one
+    in ASCII digits, else None: never an error, however long or odd the text."""
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit()
+            and len(raw) <= len(str(high))):
+        return None
+    return int(raw) if 1 <= int(raw) <= high else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -28,7 +28,7 @@ from console.errors import sentence
 from console.extensions import login_manager
 from console.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
 from console.security import Permission, can
-from models import MAX_ID, db
+from models import db, whole_number
 from models.errors import DomainError
 
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
@@ -234,13 +234,13 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     def get_one(self, id: str) -> Any:
         """The record of one id from a details, edit or delete request: anything but one whole
         number in the id range (a list "1,2", 99999999999) is no record, not a database error."""
-        if not (isinstance(id, str) and id.isascii() and id.isdigit() and 1 <= int(id) <= MAX_ID):
+        if whole_number(id) is None:
             return None
         return super().get_one(id)
 
     def selected(self, ids: list[str]) -> list[Any]:
         """The records a bulk action was asked for (ids arrive as text from the form)."""
-        wanted = [int(i) for i in ids if i.isdigit() and int(i) <= MAX_ID]
+        wanted = [number for number in map(whole_number, ids) if number is not None]
         return self.get_query().filter(self.model.id.in_(wanted)).all()
 
     def refused(self, error: DomainError, form: Any = None, outcome: str = "") -> None:

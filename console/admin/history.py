@@ -11,19 +11,12 @@ from flask_admin import expose
 
 from console.history import field_changes, history_page
 from console.paging import PagingError, pager_links
-from models import MAX_ID, AuditEvent, db
+from models import AuditEvent, db, whole_number
 from models.errors import DomainError
 
 # The console view of each target type of the audit log, for links to a record's history.
 HISTORY_VIEWS = {"planet": "planet", "user": "user", "mission_application": "application",
                  "api_token": "token"}
-
-
-def _whole_number(name: str) -> int:
-    raw = request.values.get(name, "")
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
-        abort(404)
-    return int(raw)
 
 
 class HistoryMixin:
@@ -54,8 +47,7 @@ class HistoryMixin:
     @expose("/history/")
     def history_view(self):
         record = self._record()
-        number = request.args.get("page", "1")
-        number = int(number) if number.isascii() and number.isdigit() and int(number) else 1
+        number = whole_number(request.args.get("page")) or 1
         try:
             page = history_page(self.history_target, record.id, page=number,
                                 after=request.args.get("after"),
@@ -72,7 +64,8 @@ class HistoryMixin:
                            changes_of=field_changes, revertible=self.revertible)
 
     def _event(self, record: Any = None) -> AuditEvent:
-        event = db.session.get(AuditEvent, _whole_number("event"))
+        event_id = whole_number(request.values.get("event"))
+        event = db.session.get(AuditEvent, event_id) if event_id else None
         if event is None or event.target_type != self.history_target or (
                 record is not None and event.target_id != str(record.id)):
             abort(404)

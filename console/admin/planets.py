@@ -25,7 +25,7 @@ from console.history import RevertField
 from console.planet_csv import csv_chunks, planet_batches
 from console.security import Permission
 from console.services import planets
-from models import AuditEvent, Planet, db
+from models import AuditEvent, Planet, db, whole_number
 from models.errors import DomainError
 from models.planets import DISCOVERY_METHOD_LABELS, PLANET_FIELDS, PLANET_TYPE_LABELS, PlanetField
 
@@ -70,8 +70,7 @@ class PlanetForm(BaseForm):
 
     def opened_version(self) -> int | None:
         """The planet's version when the edit form was opened (None on a create form)."""
-        raw = self["version"].data if "version" in self else None
-        return int(raw) if isinstance(raw, str | int) and str(raw).isdigit() else None
+        return whole_number(self["version"].data) if "version" in self else None
 
 
 for _field in PLANET_FIELDS:

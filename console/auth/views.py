@@ -42,10 +42,14 @@ def _login_limit() -> str:
 
 
 def _login_account_key() -> str:
-    """One account counts once, whether its username or its email is typed."""
-    typed = request.form.get("username", "").strip().lower()
-    user = User.find_by_login(typed) if typed else None
-    return f"login-account:{user.id}" if user is not None else f"login-account:?{typed}"
+    """One account counts once, whether its username or its email is typed. Worked out once
+    per request: both limits and the lockout audit ask for it."""
+    if "login_account_key" not in g:
+        typed = request.form.get("username", "").strip().lower()
+        user = User.find_by_login(typed) if typed else None
+        g.login_account_key = (f"login-account:{user.id}" if user is not None
+                               else f"login-account:?{typed}")
+    return g.login_account_key
 
 
 def _login_failed(response) -> bool:

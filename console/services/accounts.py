@@ -23,6 +23,9 @@ from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utc
 from models.errors import DomainError, Refusal
 from models.users import normalise_email, password_problem, username_problem
 
+# The fields of an account that its audit events list and a revert can put back (the password
+# is audited as "set", never as a value).
+ACCOUNT_FIELDS = ("username", "email", "role", "is_active")
 
 def _checked_email(email: str, excluding_id: int | None = None) -> str:
     try:
@@ -75,8 +78,7 @@ def create_account(username: str, email: str, password: str, role: str = Role.ME
         db.session.add(user)
         db.session.flush()
         audit.record(action, user, via=via, actor=user if action == "user.register" else None,
-                     changes=audit.diff({}, audit.snapshot(
-                         user, ("username", "email", "role", "is_active"))))
+                     changes=audit.diff({}, audit.snapshot(user, ACCOUNT_FIELDS)))
     return user
 
 
@@ -200,7 +202,7 @@ def _apply(user: User, changes: dict, via: str, via_detail: str = "") -> None:
     if "password" in changes:
         record("user.password", {"password": "set"})
         user.set_password(changes["password"])
-    for key in ("username", "email", "role", "is_active"):
+    for key in ACCOUNT_FIELDS:
         if key in changes:
             setattr(user, key, changes[key])
     if changes.keys() & {"password", "role", "is_active"}:
@@ -226,7 +228,6 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
 
 
 REVERTIBLE = ("user.update", "user.role", "user.activate", "user.deactivate")
-REVERTIBLE_FIELDS = ("username", "email", "role", "is_active")
 
 
 def revert_fields(user: User, event: AuditEvent) -> list[RevertField]:
@@ -236,7 +237,7 @@ def revert_fields(user: User, event: AuditEvent) -> list[RevertField]:
             or event.action not in REVERTIBLE:
         raise DomainError.about("event", "This event is not a change of this account that "
                                 "can be reverted.", Refusal.MISSING)
-    return revert_fields_of(event, audit.snapshot(user, REVERTIBLE_FIELDS))
+    return revert_fields_of(event, audit.snapshot(user, ACCOUNT_FIELDS))
 
 
 def revert(user: User, event: AuditEvent, fields: list[str], *, actor: User | None,
@@ -293,6 +294,6 @@ def delete_accounts(users: list[User], *, actor: User | None, via: str) -> None:
                 "deleted; deactivate it instead.", Refusal.CONFLICT)
     for user in users:
         audit.record("user.delete", user, via=via, changes=audit.diff(
-            audit.snapshot(user, ("username", "email", "role", "is_active")), {}))
+            audit.snapshot(user, ACCOUNT_FIELDS), {}))
         db.session.delete(user)
     db.session.commit()

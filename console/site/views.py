@@ -10,7 +10,16 @@ from console.paging import Ordering, PagingError, fetch_from, pager_links, read_
 from console.services import applications
 from console.site import bp
 from console.site.forms import MissionApplicationForm
-from models import MAX_ID, ApplicationStatus, MissionApplication, Planet, PlanetType, User, db
+from models import (
+    MAX_ID,
+    ApplicationStatus,
+    MissionApplication,
+    Planet,
+    PlanetType,
+    User,
+    db,
+    whole_number,
+)
 from models.errors import DomainError
 
 PLANETS_PER_PAGE = 25
@@ -29,8 +38,7 @@ def index():
 
 
 def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= MAX_ID else 1
+    return whole_number(request.args.get("page")) or 1
 
 
 @bp.route("/planets")
@@ -76,8 +84,8 @@ def planet(planet_id: int):
 def mission_application():
     form = MissionApplicationForm()
     requested = request.args.get("planet", "")
-    if request.method == "GET" and requested.isdigit() and int(requested) <= MAX_ID:
-        chosen = db.session.get(Planet, int(requested))
+    if request.method == "GET" and (planet_id := whole_number(requested)):
+        chosen = db.session.get(Planet, planet_id)
         if chosen is not None and not chosen.archived:
             form.planet.data = chosen.name
     if form.validate_on_submit():
