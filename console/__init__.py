@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -41,9 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
 
 def _load_user(session_token: str) -> User | None:
-    return db.session.scalar(
-        select(User).where(User.session_token == session_token, User.is_active.is_(True))
-    )
+    from console.services import sessions
+
+    return sessions.load(session_token)
 
 
 def float_text(value: float | None) -> str | None:

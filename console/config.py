@@ -126,7 +126,11 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int_env("REMEMBER_DAYS", 14),
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * _int_env("REMEMBER_DAYS", 14, minimum=1),
+        # A session without "keep me logged in" ends after this long unused; any session ends
+        # this long after its login.
+        "SESSION_IDLE_MINUTES": _int_env("SESSION_IDLE_MINUTES", 120, minimum=1),
+        "SESSION_LIFETIME_DAYS": _int_env("SESSION_LIFETIME_DAYS", 30, minimum=1),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0, minimum=0),

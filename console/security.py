@@ -148,8 +148,21 @@ def refuse_bodies_no_form_takes() -> None:
         abort(400)
 
 
+def _static(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
+def load_signed_in_user() -> None:
+    """Load a logged-in request's user before its view runs, so the stored session's
+    last-seen stamp (console/services/sessions.py) commits on its own, never amid the view's
+    changes. Static files and the health checks need no user."""
+    if _signed_in() and not _static(request.endpoint) and request.blueprint != "health":
+        current_user._get_current_object()
+
+
 def register_security(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_bodies_no_form_takes)
+    app.before_request(load_signed_in_user)
     app.after_request(set_security_headers)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

@@ -63,10 +63,11 @@ from models.api_tokens import ApiToken  # noqa: E402
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
+from models.sessions import RecoveryCode, UserSession  # noqa: E402
 from models.users import Role, User  # noqa: E402
 
 __all__ = [
     "MAX_ID",
     "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "MissionApplication",
-    "Planet", "PlanetType", "Role", "User", "db",
+    "Planet", "PlanetType", "RecoveryCode", "Role", "User", "UserSession", "db",
 ]

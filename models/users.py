@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import DateTime, Index, String, func, select
+from sqlalchemy import DateTime, Index, String, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,10 +26,6 @@ class Role(StrEnum):
     VIEWER = "viewer"
     EDITOR = "editor"
     ADMIN = "admin"
-
-
-def new_session_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 @cache
@@ -85,8 +80,14 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Flask-Login's session id; replacing it ends every session and remember-me cookie.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    # None until the owner follows the confirmation link (accounts made by staff start confirmed).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set with a password somebody else chose: the owner picks their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The shared TOTP secret (base32) once two-factor sign-in is on, and the last time step a
+    # code was accepted for, so that no code is taken twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r} {self.role}>"
@@ -95,18 +96,26 @@ class User(db.Model):
     is_authenticated = True
     is_anonymous = False
 
-    def get_id(self) -> str:
+    # The token of the stored session this request runs in (console/services/sessions.py):
+    # what Flask-Login keeps in the session cookie and the remember-me cookie.
+    session_token = None
+
+    def get_id(self) -> str | None:
         return self.session_token
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_secret is not None
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
-
-    def end_sessions(self) -> None:
-        """Invalidate every session and remember-me cookie issued for this user."""
-        self.session_token = new_session_token()
 
     @staticmethod
     def find_by_login(login: str) -> User | None:

@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from console.services import accounts
-from models import User, db
+from models import User, UserSession, db
+from models.api_tokens import secret_hash
 from tests.conftest import PASSWORD
 
 GENERIC_FAILURE = b"Invalid username/email or password."
@@ -116,10 +117,13 @@ def test_successful_logins_do_not_count_towards_the_limit(auth, make_user):
         auth.logout()
 
 
-def test_user_loader_uses_the_session_token_not_the_id(login_as, app):
+def test_the_session_cookie_names_a_stored_session_by_a_token_kept_only_as_its_hash(login_as,
+                                                                                   app):
     client, user = login_as()
     with client.session_transaction() as session:
-        assert session["_user_id"] != str(user.id)
-        with app.app_context():
-            stored = db.session.scalar(select(User).where(User.id == user.id))
-            assert session["_user_id"] == stored.session_token
+        token = session["_user_id"]
+    assert token != str(user.id)
+    with app.app_context():
+        stored = db.session.scalars(select(UserSession).where(
+            UserSession.user_id == user.id)).one()
+        assert stored.token_hash == secret_hash(token) != token

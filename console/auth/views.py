@@ -26,7 +26,7 @@ from console.auth.forms import (
 )
 from console.extensions import limiter
 from console.security import Permission, can, require, safe_next_url
-from console.services import accounts, api_tokens
+from console.services import accounts, api_tokens, sessions
 from models import MAX_ID, ApiToken, User, db
 from models.errors import DomainError
 
@@ -87,6 +87,7 @@ def register():
         except DomainError as error:
             _field_error(form, error)
         else:
+            sessions.log_in(user, remember=False)
             login_user(user)
             flash(f"Welcome aboard, {user.username}! Your account is ready.", "success")
             return redirect(url_for("site.index"))
@@ -106,8 +107,8 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is not None:
+            sessions.log_in(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
-            accounts.record_login(user)
             return redirect(next_url or url_for("site.index"))
         g.login_failed = True
         accounts.record_failed_login(form.username.data)
@@ -120,7 +121,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        accounts.record_logout(current_user)
+        sessions.log_out(current_user)
     logout_user()
     flash("You have been logged out.", "info")
     return redirect(url_for("site.index"))
@@ -153,10 +154,8 @@ def change_password():
             form.current_password.errors.append("The current password is not correct.")
         else:
             user = current_user._get_current_object()
-            remembered = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
             accounts.update_account(user, actor=user, password=form.password.data)
-            # The token changed: re-issue this session (and its cookie) so only it survives.
-            login_user(user, remember=remembered)
+            login_user(user, remember=sessions.current().remember)  # the session's new token
             flash("Your password has been changed; your other sessions have been logged out.",
                   "success")
             return redirect(url_for("auth.account"))

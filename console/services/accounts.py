@@ -7,7 +7,6 @@ Each change is audited in the same transaction that stores it; `via` says where 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from functools import cache
 
 from sqlalchemy import select, update
@@ -16,10 +15,10 @@ from console import audit
 from console.audit import Source
 from console.history import RevertField, revert_fields_of
 from console.security import role_allows
-from console.services import api_tokens
+from console.services import api_tokens, sessions
 from console.services.api_tokens import TOKEN_PERMISSION
 from console.services.transaction import committed
-from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utcnow
+from models import ApiToken, AuditEvent, MissionApplication, Role, User, db
 from models.errors import DomainError, Refusal
 from models.users import normalise_email, password_problem, username_problem
 
@@ -102,12 +101,6 @@ def authenticate(login: str, password: str) -> User | None:
     return user
 
 
-def record_login(user: User, at: datetime | None = None) -> None:
-    user.last_login_at = at or utcnow()
-    audit.record("login", user, actor=user)
-    db.session.commit()
-
-
 def record_failed_login(login: str, action: str = "login.failed") -> None:
     """A failed or refused login, on the account it named. For no account, only that: what was
     typed is sometimes a password in the wrong field, and never goes into the log."""
@@ -116,11 +109,6 @@ def record_failed_login(login: str, action: str = "login.failed") -> None:
         audit.record(action, user, changes={"login": login[:254]})
     else:
         audit.record(action, target_type="user", changes={"account": "unknown"})
-    db.session.commit()
-
-
-def record_logout(user: User) -> None:
-    audit.record("logout", user, actor=user)
     db.session.commit()
 
 
@@ -182,9 +170,11 @@ def _checked_changes(user: User, actor: User | None, *, username: str | None, em
     return changes
 
 
-def _apply(user: User, changes: dict, via: str, via_detail: str = "") -> None:
+def _apply(user: User, changes: dict, via: str, via_detail: str = "",
+           actor: User | None = None) -> None:
     """Store checked changes, one audit event per kind of change, ending sessions when the
-    password, the role or the active flag changes."""
+    password, the role or the active flag changes: all of them, but the one of a user who
+    changes their own password."""
     def record(action: str, recorded: dict) -> None:
         audit.record(action, user, via=via, via_detail=via_detail, changes=recorded)
 
@@ -206,7 +196,10 @@ def _apply(user: User, changes: dict, via: str, via_detail: str = "") -> None:
         if key in changes:
             setattr(user, key, changes[key])
     if changes.keys() & {"password", "role", "is_active"}:
-        user.end_sessions()
+        own = sessions.current() if actor is not None and actor.id == user.id else None
+        sessions.end_all(user, keep=own)
+        if own is not None and "password" in changes:
+            sessions.renew(own)
 
 
 def update_account(user: User, *, actor: User | None = None, username: str | None = None,
@@ -224,7 +217,7 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
         return
     username, user_id = changes.get("username", user.username), user.id
     with committed(lambda: _duplicate_error(username, user_id)):
-        _apply(user, changes, via, via_detail)
+        _apply(user, changes, via, via_detail, actor)
 
 
 REVERTIBLE = ("user.update", "user.role", "user.activate", "user.deactivate")
