@@ -62,12 +62,14 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 def register_extensions(app: Flask) -> None:
     from console.admin import init_admin
+    from console.mail import init_mail
     from console.security import register_security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    init_mail(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."

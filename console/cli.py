@@ -14,7 +14,7 @@ from sqlalchemy import select
 from console.audit import Source
 from console.errors import sentence
 from console.planet_csv import csv_chunks, planet_batches, read_csv
-from console.services import accounts, api_tokens, planets
+from console.services import accounts, api_tokens, planets, two_factor
 from models import Planet, Role, User, db
 from models.errors import DomainError
 from seed import catalog_size
@@ -75,6 +75,21 @@ def set_role_command(username: str, role: str) -> None:
     click.echo(f"{user.username!r} is now {user.role}.")
 
 
+@click.command("set-password")
+@with_appcontext
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password_command(username: str, password_stdin: bool) -> None:
+    """Set a user's password, with the rules of every password (ends that user's sessions)."""
+    user = _user(username)
+    password = _read_password(password_stdin)
+    if not password:
+        _fail("No password given; nothing changed.")
+    _update(user.username, password=password)
+    then = "; they choose their own at their next login" if user.must_change_password else ""
+    click.echo(f"The password of {user.username!r} is set and their sessions ended{then}.")
+
+
 @click.command("deactivate")
 @with_appcontext
 @click.argument("username")
@@ -94,12 +109,13 @@ def ensure_admin_command(username: str, email: str) -> None:
         return
     password = secrets.token_urlsafe(15)
     try:
-        accounts.create_account(username, email, password, Role.ADMIN, via=Source.CLI)
+        accounts.create_account(username, email, password, Role.ADMIN, via=Source.CLI,
+                                must_change_password=True)
     except DomainError as error:
         _fail(f"Could not create the first admin: {error.field}: {error.message}")
     click.echo(
         "\nCreated the first admin account. This password is shown only once; "
-        "log in and change it at /account/password.\n"
+        "you choose a new one when you first log in.\n"
         f"  username: {username}\n  password: {password}\n"
     )
 
@@ -221,9 +237,22 @@ def archive_planet_command(name: str, undo: bool) -> None:
     click.echo(f"{planet.name!r} is {'back in the catalog' if undo else 'archived'}.")
 
 
+@click.command("reset-two-factor")
+@with_appcontext
+@click.argument("username")
+def reset_two_factor_command(username: str) -> None:
+    """Turn off a user's two-factor sign-in (lost phone and recovery codes)."""
+    user = _user(username)
+    if not two_factor.reset([user], via=Source.CLI):
+        click.echo(f"{user.username!r} has no two-factor sign-in; nothing changed.")
+        return
+    click.echo(f"Two-factor sign-in of {user.username!r} is reset: they log in with their "
+               "password alone and can turn it on again at /account/two-factor.")
+
+
 def register_cli(app: Flask) -> None:
     for command in (create_user_command, set_role_command, deactivate_command,
                     ensure_admin_command, seed_command, import_planets_command,
                     export_planets_command, create_token_command, delete_planet_command,
-                    archive_planet_command):
+                    archive_planet_command, reset_two_factor_command, set_password_command):
         app.cli.add_command(command)

@@ -90,6 +90,48 @@ def _rate_limit_env(name: str, default: str) -> str:
     return raw
 
 
+def _bool_env(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _mail_settings(production: bool) -> dict[str, object]:
+    """Flask-Mailman's settings. With no MAIL_SERVER, mail is written to instance/mail/ as
+    .eml files instead (console/mail.py), so every mail flow works on a fresh machine."""
+    server = os.environ.get("MAIL_SERVER", "").strip()
+    use_tls, use_ssl = _bool_env("MAIL_USE_TLS"), _bool_env("MAIL_USE_SSL")
+    if use_tls and use_ssl:
+        raise ConfigurationError("MAIL_USE_TLS (STARTTLS, usually port 587) and MAIL_USE_SSL "
+                                 "(TLS from the start, usually port 465) exclude each other.")
+    port = _int_env("MAIL_PORT", 465 if use_ssl else 587 if use_tls else 25, minimum=1)
+    if port > 65535:
+        raise ConfigurationError(f"MAIL_PORT must be at most 65535, not {port}.")
+    sender = os.environ.get("MAIL_DEFAULT_SENDER", "").strip()
+    if production and not server:
+        raise ConfigurationError("MAIL_SERVER must name the SMTP server when "
+                                 "CONSOLE_ENV=production; without it mail only goes to "
+                                 "instance/mail/ and nobody gets a reset or confirmation link.")
+    if production and not sender:
+        raise ConfigurationError("MAIL_DEFAULT_SENDER must be set when CONSOLE_ENV=production, "
+                                 "e.g. Console <no-reply@example.org>.")
+    return {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", "").strip() or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", "") or None,
+        "MAIL_DEFAULT_SENDER": sender or "Interstellar Space Station <no-reply@localhost>",
+        "MAIL_TIMEOUT": _int_env("MAIL_TIMEOUT", 10, minimum=1),  # seconds, per SMTP step
+    }
+
+
 def _trusted_hosts(production: bool) -> list[str] | None:
     """The site's host names; requests for any other Host get 400 (Flask's TRUSTED_HOSTS), so
     no Host header an attacker sends reaches a redirect or a link. Required in production."""
@@ -99,6 +141,21 @@ def _trusted_hosts(production: bool) -> list[str] | None:
         raise ConfigurationError("TRUSTED_HOSTS must list the site's host names when "
                                  "CONSOLE_ENV=production, e.g. console.example.org.")
     return hosts or None
+
+
+STAFF_TWO_FACTOR_CHOICES = ("required", "optional")
+
+
+def _staff_two_factor(production: bool) -> str:
+    """Whether staff must turn on two-factor sign-in before they enter the console: "required"
+    by default in production, "optional" in development so that `make run` stays one step."""
+    raw = os.environ.get("STAFF_TWO_FACTOR", "").strip().lower()
+    if not raw:
+        return "required" if production else "optional"
+    if raw not in STAFF_TWO_FACTOR_CHOICES:
+        raise ConfigurationError(f"STAFF_TWO_FACTOR must be \"required\" or \"optional\", "
+                                 f"not {raw!r}.")
+    return raw
 
 
 def settings_from_environment(instance_path: Path) -> dict[str, object]:
@@ -117,8 +174,16 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": _rate_limit_env("LOGIN_RATE_LIMIT", "5 per minute"),
         "REGISTER_RATE_LIMIT": _rate_limit_env("REGISTER_RATE_LIMIT", "10 per hour"),
+        # Password reset requests, and confirmation links sent again: per address and per
+        # account (the email typed, or the logged-in account).
+        "RESET_RATE_LIMIT": _rate_limit_env("RESET_RATE_LIMIT", "5 per hour"),
+        "CONFIRM_RATE_LIMIT": _rate_limit_env("CONFIRM_RATE_LIMIT", "5 per hour"),
         "API_RATE_LIMIT": _rate_limit_env("API_RATE_LIMIT", "120 per minute"),
         "API_WRITE_RATE_LIMIT": _rate_limit_env("API_WRITE_RATE_LIMIT", "60 per minute"),
+        # Attempts at the login's code step, per account (right or wrong).
+        "TWO_FACTOR_RATE_LIMIT": _rate_limit_env("TWO_FACTOR_RATE_LIMIT",
+                                                 "5 per minute; 20 per hour"),
+        "STAFF_TWO_FACTOR": _staff_two_factor(production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
@@ -135,4 +200,5 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0, minimum=0),
         "TRUSTED_HOSTS": _trusted_hosts(production),
+        **_mail_settings(production),
     }

@@ -9,6 +9,7 @@ Never the query string, headers, cookies or bodies: they may carry passwords and
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -70,6 +71,17 @@ def _log_request(sender: Flask, response: Response, **extra: Any) -> None:
     })
 
 
+QUERY_STRING = re.compile(r"\?[^\s\"]*")
+
+
+def drop_query_strings(record: logging.LogRecord) -> bool:
+    """The development server's access log ("werkzeug") writes each request line; its query
+    string may hold a reset or confirmation link's token, so the line goes without it."""
+    if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+        record.args = (QUERY_STRING.sub("", record.args[0]), *record.args[1:])
+    return True
+
+
 def register_request_log(app: Flask) -> None:
     """Signals rather than before/after_request hooks, so that a request refused by an earlier
     hook (a rate limit's 429) is timed and logged too."""
@@ -81,5 +93,8 @@ def register_request_log(app: Flask) -> None:
         logger.addHandler(json_handler())
     logger.propagate = False
     logger.setLevel(logging.INFO)
+    access_log = logging.getLogger("werkzeug")
+    if drop_query_strings not in access_log.filters:
+        access_log.addFilter(drop_query_strings)
     request_started.connect(_start_clock, app)
     request_finished.connect(_log_request, app)

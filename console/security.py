@@ -12,7 +12,18 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, g, request, session
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from console.extensions import login_manager
@@ -52,6 +63,14 @@ def can(permission: Permission, user: Any = None) -> bool:
     return bool(
         user.is_authenticated and user.is_active and role_allows(user.role, permission)
     )
+
+
+def lacks_required_two_factor(user: Any = None) -> bool:
+    """Whether `user` (default: the current user) is staff who must turn on two-factor sign-in
+    before entering the console (STAFF_TWO_FACTOR=required) and has not yet."""
+    user = current_user._get_current_object() if user is None else user
+    return (current_app.config["STAFF_TWO_FACTOR"] == "required"
+            and can(Permission.CONSOLE, user) and not user.two_factor_enabled)
 
 
 def require(permission: Permission) -> Callable:
@@ -109,7 +128,8 @@ def set_security_headers(response: Response) -> Response:
     )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+    # A page opened from a link with a token sets "no-referrer" (console/auth/email_links.py).
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if current_app.config["CONSOLE_ENV"] == "production":
@@ -160,9 +180,25 @@ def load_signed_in_user() -> None:
         current_user._get_current_object()
 
 
+# What a user who must choose a new password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout"}
+
+
+def require_password_change() -> Response | None:
+    """A user whose password somebody else chose (console/services/accounts.py) changes it
+    before anything else; the API answers bearer tokens, not sessions, and is left alone."""
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+            and not _static(request.endpoint) and request.blueprint not in ("api", "health")):
+        flash("Choose a new password of your own before you go on.", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
 def register_security(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_bodies_no_form_takes)
     app.before_request(load_signed_in_user)
+    app.before_request(require_password_change)
     app.after_request(set_security_headers)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from difflib import SequenceMatcher
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import DateTime, Index, String, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from models import NEVER_REUSE_IDS, db, one_of, sort_indexes, utcnow
 
@@ -19,6 +21,12 @@ USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,20}")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+# zxcvbn's guessability score, 0 to 4: 3 is "safely unguessable" (about 10^10 guesses).
+MIN_PASSWORD_SCORE = 3
+# A password holding the username or email with at most this many characters more, or this
+# similar to it (difflib's ratio), is a near copy.
+NEAR_COPY_EXTRA = 4
+NEAR_COPY_RATIO = 0.8
 
 
 class Role(StrEnum):
@@ -49,6 +57,21 @@ def normalise_email(email: str) -> str:
         raise ValueError(str(error)) from None
 
 
+def _letters_and_digits(text: str) -> str:
+    return "".join(char for char in text.lower() if char.isalnum())
+
+
+def _near_copy(password: str, of: str) -> bool:
+    """Whether `password` is `of` give or take a few characters, case and punctuation aside:
+    GOODNAME1x for goodname1, ada.lovelace! for ada.lovelace@example.com."""
+    password, of = _letters_and_digits(password), _letters_and_digits(of)
+    if len(of) < 3:
+        return False
+    return (of in password and len(password) - len(of) <= NEAR_COPY_EXTRA
+            or password in of
+            or SequenceMatcher(None, password, of).ratio() >= NEAR_COPY_RATIO)
+
+
 def password_problem(password: str, username: str = "", email: str = "") -> str | None:
     """Why `password` is too weak for this account, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -57,11 +80,18 @@ def password_problem(password: str, username: str = "", email: str = "") -> str 
         return f"Use at most {MAX_PASSWORD_LENGTH} characters."
     if password.isdigit():
         return "Use something other than digits only."
-    lowered = password.lower()
-    if lowered in {username.lower(), email.lower()} - {""}:
-        return "The password must differ from the username and the email address."
-    if lowered in common_passwords():
+    names = [username, email, email.partition("@")[0]]
+    if any(_near_copy(password, name) for name in names if name):
+        return ("The password must differ from the username and the email address by more "
+                "than a few characters.")
+    if password.lower() in common_passwords():
         return "This password is too common; choose another."
+    estimate = zxcvbn(password, user_inputs=[name for name in names if name])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        warning = estimate["feedback"]["warning"]
+        reason = f"{warning.rstrip('.')}: " if warning else ""
+        return (f"{reason}This password would be easy to guess; add a word or two, or use "
+                "a longer passphrase.")
     return None
 
 

@@ -3,14 +3,11 @@ per test, clients, a CLI runner, user factories and login helpers."""
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from functools import partial
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import FileSystemBytecodeCache
@@ -22,43 +19,26 @@ from models import ApiToken, Planet, Role, User, db
 from models import users as users_module
 from models.api_tokens import utcnow
 from models.planets import clean_planet
+from tests.databases import private_database
+from tests.smtp import Mailbox, SmtpServer, running_smtp_server
 
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
                         "LOGIN_RATE_LIMIT", "REMEMBER_DAYS", "API_RATE_LIMIT",
                         "API_WRITE_RATE_LIMIT", "RATELIMIT_KEY_PREFIX", "TRUSTED_PROXY_HOPS",
-                        "REGISTER_RATE_LIMIT", "TRUSTED_HOSTS")
-
-
-def _postgres_schema_url(base_url: str, schema: str) -> str:
-    separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+                        "REGISTER_RATE_LIMIT", "TRUSTED_HOSTS", "STAFF_TWO_FACTOR",
+                        "TWO_FACTOR_RATE_LIMIT", "RESET_RATE_LIMIT", "CONFIRM_RATE_LIMIT",
+                        "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL",
+                        "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT",
+                        "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS")
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated with the project's migrations, private to this test run."""
-    from console.config import normalise_database_url
-
-    base_url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not base_url:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    with private_database(tmp_path_factory.mktemp("db"), "test") as url:
         _migrate(url, tmp_path_factory)
         yield url
-        return
-    base_url = normalise_database_url(base_url)
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin_engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = _postgres_schema_url(base_url, schema)
-        _migrate(url, tmp_path_factory)
-        yield url
-    finally:
-        with admin_engine.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
 
 
 def _migrate(url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -107,15 +87,36 @@ def app_config() -> dict:
 
 
 @pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback for the whole run."""
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Iterator[Mailbox]:
+    """What the app of this test sends, as received by the loopback SMTP server."""
+    smtp_server.mailbox = Mailbox(smtp_server.port)
+    yield smtp_server.mailbox
+    smtp_server.mailbox = None
+
+
+@pytest.fixture(scope="session")
 def template_cache(tmp_path_factory: pytest.TempPathFactory) -> FileSystemBytecodeCache:
     """Compiled templates shared by the many apps of a run (compiling them dominates)."""
     return FileSystemBytecodeCache(str(tmp_path_factory.mktemp("jinja")))
 
 
 @pytest.fixture
-def app(database_url: str, app_config: dict, tmp_path, template_cache) -> Iterator[Flask]:
-    """The app under test. No app context stays pushed: each request gets its own `g`."""
-    app = create_app(_test_config(database_url, **app_config), instance_path=str(tmp_path))
+def app(database_url: str, app_config: dict, tmp_path, template_cache,
+        request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app under test. No app context stays pushed: each request gets its own `g`. With
+    the `mailbox` fixture its mail goes to the loopback SMTP server; without it, to .eml files
+    in the test's instance folder (tmp_path/mail)."""
+    overrides = dict(app_config)
+    if "mailbox" in request.fixturenames:
+        overrides.update(request.getfixturevalue("mailbox").settings)
+    app = create_app(_test_config(database_url, **overrides), instance_path=str(tmp_path))
     app.jinja_env.bytecode_cache = template_cache
     yield app
     with app.app_context():

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
+import pyotp
 import pytest
 from flask import Flask, has_request_context, request
 from sqlalchemy import event, select
@@ -24,15 +26,21 @@ from console.cli import (
     ensure_admin_command,
     export_planets_command,
     import_planets_command,
+    reset_two_factor_command,
     seed_command,
+    set_password_command,
     set_role_command,
 )
-from console.services import applications
-from models import ApiToken, AuditEvent, MissionApplication, Planet, User, db
+from console.services import applications, two_factor
+from models import ApiToken, AuditEvent, MissionApplication, Planet, User, UserSession, db
 from tests.conftest import PASSWORD, PLANET, AuthActions, bearer
+from tests.smtp import link_in
 
 WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+RECOVERY_CODE = re.compile(r"[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}")
+LAST_SEEN = re.compile(r"^\s*UPDATE\s+user_sessions\s+SET\s+last_seen_at=[^,]*"
+                       r"(,\s*remote_addr=[^,]*)?\s+WHERE", re.IGNORECASE)
 
 
 class Writes:
@@ -42,6 +50,7 @@ class Writes:
         self.watching = False  # set by start(), after the test's own factories wrote
         self.open: dict[int, set[str]] = {}
         self.audited_commits = 0
+        self.last_seen_stamps = 0
         self.unaudited: list[tuple[str, set[str]]] = []
 
     def start(self) -> None:
@@ -49,6 +58,9 @@ class Writes:
 
     def statement(self, connection, cursor, statement, parameters, context, executemany):
         if self.watching and (match := WRITE.match(statement)):
+            if LAST_SEEN.match(statement):
+                self.last_seen_stamps += 1  # bookkeeping, not a change anybody made
+                return
             self.open.setdefault(id(connection), set()).add(match[1].lower())
 
     def commit(self, connection) -> None:
@@ -96,18 +108,31 @@ class Walk:
         return response
 
 
+def _turn_on_two_factor(app: Flask, username: str) -> None:
+    secret = two_factor.new_secret()
+    with app.app_context():
+        two_factor.enable(User.find_by_login(username), secret, pyotp.TOTP(secret).now())
+
+
+def _path(link: str) -> str:
+    """A link from a mail as the test client's path: "/confirm-email?token=..."."""
+    return link.removeprefix("http://localhost")
+
+
 def _one(app: Flask, model, **where):
     with app.app_context():
         return db.session.scalars(select(model).filter_by(**where)).first()
 
 
-def test_every_write_of_every_route_is_audited(app, writes, make_user, make_planet):
+def test_every_write_of_every_route_is_audited(app, writes, make_user, make_planet, mailbox):
     walk = Walk(app)
     make_user("root", role="admin")
     editor = make_user("eddie", role="editor")
     planet_id = make_planet(name="Kepler-452 b")
     spare_id = make_planet(name="Spare b")
     spare_user = make_user("spare")
+    lost_phone = make_user("lost_phone")
+    _turn_on_two_factor(app, "lost_phone")
     writes.start()
 
     # The member site and account pages.
@@ -120,6 +145,13 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
     walk.send(member, "POST", "/login", data={"username": "ada_l", "password": PASSWORD})
     walk.send(member, "POST", "/account", data={"email": "ada.l@example.com",
                                                 "current_password": PASSWORD})
+    # The address: a registration with it again (nothing stored), the link sent again and
+    # followed (before that, no mission applications).
+    walk.send(app.test_client(), "POST", "/register", data={
+        "username": "someone", "email": "ada.l@example.com", "password": PASSWORD,
+        "confirm": PASSWORD})
+    walk.send(member, "POST", "/confirm-email/resend")
+    walk.send(member, "POST", _path(link_in(mailbox[-1], "/confirm-email")))
     walk.send(member, "POST", "/mission-application", data={"planet": "Kepler-452 b",
                                                            "motivation": "To see it."})
     application = _one(app, MissionApplication)
@@ -129,6 +161,37 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
     walk.send(member, "POST", "/account/password", data={
         "current_password": PASSWORD, "password": "a brand new passphrase",
         "confirm": "a brand new passphrase"})
+    other_device = app.test_client()
+    AuthActions(other_device).login("ada_l", "a brand new passphrase")
+    AuthActions(app.test_client()).login("ada_l", "a brand new passphrase")
+    ended = _one(app, UserSession, user_id=_one(app, User, username="ada_l").id)
+    walk.send(member, "POST", f"/account/sessions/{ended.id}/end")
+    walk.send(member, "POST", "/account/sessions/end-others")
+    # Two-factor sign-in: on, new recovery codes, a login's code step (wrong, right), off.
+    enrolling = app.test_client()
+    AuthActions(enrolling).login("ada_l", "a brand new passphrase")
+    page = enrolling.get("/account/two-factor").get_data(as_text=True)
+    secret = re.search(r'id="two-factor-secret">([^<]+)<', page)[1].replace(" ", "")
+    enrolment = re.search(r'name="enrolment"[^>]*value="([^"]+)"', page)[1]
+    codes = RECOVERY_CODE.findall(walk.send(enrolling, "POST", "/account/two-factor", data={
+        "code": pyotp.TOTP(secret).now(), "enrolment": enrolment}).get_data(as_text=True))
+    codes = RECOVERY_CODE.findall(walk.send(
+        enrolling, "POST", "/account/two-factor/recovery-codes",
+        data={"renew-current_password": "a brand new passphrase", "renew-code": codes[0]},
+    ).get_data(as_text=True))
+    second_factor = app.test_client()
+    AuthActions(second_factor).login("ada_l", "a brand new passphrase")
+    walk.send(second_factor, "POST", "/login/two-factor", data={"code": "not-a-code"})
+    walk.send(second_factor, "POST", "/login/two-factor", data={"code": codes[0]})
+    walk.send(second_factor, "POST", "/account/two-factor/disable", data={
+        "off-current_password": "a brand new passphrase", "off-code": codes[1]})
+    assert not _one(app, User, username="ada_l").two_factor_enabled
+    # A forgotten password: the request, then the link (which ends every session).
+    walk.send(app.test_client(), "POST", "/forgot-password", data={"email": "ada.l@example.com"})
+    walk.send(app.test_client(), "POST", _path(link_in(mailbox[-1], "/reset-password")), data={
+        "password": "yet another passphrase", "confirm": "yet another passphrase"})
+    assert AuthActions(app.test_client()).login(
+        "ada_l", "yet another passphrase").status_code == 302
     walk.send(member, "POST", "/logout")
 
     editor_client = app.test_client()
@@ -184,9 +247,12 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
         "is_active": "y", "new_password": ""})
     walk.send(console, "POST", "/admin/user/ajax/update/",
               data={"list_form_pk": str(newbie.id), "role": "editor"})
-    for name in ("deactivate", "activate"):
+    for name in ("end_sessions", "deactivate", "activate"):
         walk.send(console, "POST", "/admin/user/action/",
                   data={"action": name, "rowid": [str(newbie.id)]})
+    walk.send(console, "POST", "/admin/user/action/",
+              data={"action": "reset_two_factor", "rowid": [str(lost_phone.id)]})
+    assert not _one(app, User, username="lost_phone").two_factor_enabled
     walk.send(console, "POST", "/admin/user/delete/", data={"id": newbie.id})
     walk.send(console, "POST", "/admin/user/action/",
               data={"action": "delete", "rowid": [str(spare_user.id)]})
@@ -222,7 +288,10 @@ def test_every_write_of_every_command_is_audited(app, runner, writes, tmp_path):
         return result
 
     run(create_user_command, ["ada", "ada@example.com", "--password-stdin"], PASSWORD + "\n")
+    _turn_on_two_factor(app, "ada")
+    run(reset_two_factor_command, ["ada"])
     run(set_role_command, ["ada", "editor"])
+    run(set_password_command, ["ada", "--password-stdin"], "a brand new passphrase\n")
     run(create_token_command, ["ada", "nightly"])
     run(deactivate_command, ["ada"])
     run(ensure_admin_command, [])
@@ -238,9 +307,10 @@ def test_every_write_of_every_command_is_audited(app, runner, writes, tmp_path):
     commands = {name for name in app.cli.list_commands(None) if name != "db"}
     assert commands == {"create-user", "set-role", "deactivate", "ensure-admin", "seed",
                         "import-planets", "export-planets", "create-token", "delete-planet",
-                        "archive-planet"}, "a new command needs a step in this walk"
+                        "archive-planet", "reset-two-factor", "set-password"}, \
+        "a new command needs a step in this walk"
     assert writes.unaudited == []
-    assert writes.audited_commits == 11  # every command but the export wrote
+    assert writes.audited_commits == 14  # every command but the export, and one enrolment
 
 
 def test_the_walk_catches_a_write_without_an_audit_event(app, writes, make_planet):
@@ -251,3 +321,17 @@ def test_the_walk_catches_a_write_without_an_audit_event(app, writes, make_plane
         db.session.get(Planet, planet_id).mass_earth = 9.0
         db.session.commit()
     assert writes.unaudited == [("command", {"planets"})]
+
+
+def test_a_sessions_last_seen_stamp_is_the_one_write_left_unaudited(app, writes, make_user):
+    ada = make_user("ada")
+    browser = app.test_client()
+    AuthActions(browser).login("ada")
+    with app.app_context():
+        stored = db.session.scalars(select(UserSession).filter_by(user_id=ada.id)).one()
+        stored.last_seen_at -= timedelta(minutes=2)
+        db.session.commit()
+    writes.start()
+    assert browser.get("/account").status_code == 200
+    assert writes.last_seen_stamps == 1
+    assert writes.unaudited == []

@@ -47,7 +47,8 @@ def test_auth_events_target_the_user(auth, make_user, app):
     events = _events(app)[1:]
     assert [e.action for e in events] == ["login.failed", "login", "user.update", "logout"]
     assert {(e.target_type, e.target_id) for e in events} == {("user", str(user.id))}
-    assert events[2].changes == {"email": ["ada@example.com", "ada.new@example.com"]}
+    assert events[2].changes == {"email": ["ada@example.com", "ada.new@example.com"],
+                                 "email_status": ["confirmed", "unconfirmed"]}
 
 
 def test_rate_limit_lockout_is_audited_once_per_refused_attempt(auth, make_user, app):

@@ -16,15 +16,10 @@ from sqlalchemy.engine import make_url
 from console import create_app
 from models import db
 from tests.conftest import PLANET, AuthActions, _test_config, bearer
+from tests.network import free_port
 
 UNAVAILABLE = b"The service is temporarily unavailable. Please try again shortly."
 LEAKS = (b"Traceback", b"OperationalError", b"psycopg", b"connection", b"5432")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DatabaseLink:

@@ -63,12 +63,13 @@ import pytest
 from flask import Flask, got_request_exception
 from flask import request as flask_request
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from console.services import applications
-from models import ApiToken, Planet, User, db
+from models import ApiToken, Planet, User, UserSession, db
+from models.api_tokens import secret_hash
 from tests.conftest import PASSWORD, csrf_token_from
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -85,6 +86,8 @@ def app_config() -> dict:
         "PROPAGATE_EXCEPTIONS": False,  # the app's own 500 page runs, as in production
         "LOGIN_RATE_LIMIT": NO_LIMIT,
         "REGISTER_RATE_LIMIT": NO_LIMIT,
+        "RESET_RATE_LIMIT": NO_LIMIT,
+        "CONFIRM_RATE_LIMIT": NO_LIMIT,
         "API_RATE_LIMIT": NO_LIMIT,
         "API_WRITE_RATE_LIMIT": NO_LIMIT,
     }
@@ -313,15 +316,18 @@ class Actors:
             return
         with self.app.app_context():
             user = db.session.get(User, actor.user_id)
-            same = (user is not None and user.session_token == actor.session_token
-                    and user.is_active and user.role == actor.role
-                    and user.username == actor.username)
+            live = db.session.scalar(select(UserSession.id).where(
+                UserSession.token_hash == secret_hash(actor.session_token)))
+            same = (user is not None and live is not None and user.is_active
+                    and user.role == actor.role and user.username == actor.username
+                    and not user.must_change_password)
             if same and session.get("_user_id") == actor.session_token:
                 return
             if user is not None and not same:
                 user.role, user.is_active, user.username = actor.role, True, actor.username
                 user.set_password(PASSWORD)
-                user.end_sessions()
+                user.must_change_password = False
+                db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
                 db.session.commit()
         self.log_in(actor)
 

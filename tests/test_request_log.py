@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
 
 from tests.conftest import PASSWORD, PLANET, bearer
+from tests.network import free_port
 
 LOGGER = "console.requests"
 FIELDS = {"method", "path", "status", "duration_ms", "user_id", "remote_addr", "time", "level"}
@@ -91,7 +91,9 @@ def test_anonymous_request_is_logged_without_a_user(stderr, client):
     assert (line["path"], line["status"], line["user_id"]) == ("/missing-page", 404, None)
 
 
-def test_request_refused_by_the_login_rate_limit_is_logged(stderr, auth, make_user):
+def test_request_refused_by_the_login_rate_limit_is_logged(stderr, auth, make_user, mailbox):
+    """(The lockout mails ada over SMTP, which logs nothing when it works; without a mail
+    server the development .eml line would be on standard error too.)"""
     make_user("ada")
     for _ in range(5):
         auth.login("ada", "wrong password!")
@@ -128,12 +130,6 @@ def test_request_log_never_holds_passwords_tokens_cookies_or_query_strings(
 # make serve: gunicorn, the production entry point, started for real on loopback.
 
 START_TIMEOUT = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _make_serve(directory: Path, log: Path, **variables: str) -> subprocess.Popen:
@@ -198,7 +194,7 @@ def test_make_serve_reads_env_and_flaskenv_and_logs_one_json_object_per_request(
         "SECRET_KEY=env-file-secret-key-0123456789-abcdefghij\n"
         "TRUSTED_PROXY_HOPS=1\n"
         'API_RATE_LIMIT="3 per minute"\n')
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     process = _make_serve(tmp_path, log, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -223,10 +219,34 @@ def test_make_serve_reads_env_and_flaskenv_and_logs_one_json_object_per_request(
 def test_make_serve_refuses_to_start_without_the_rate_limit_storage(tmp_path):
     (tmp_path / ".env").write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'never.db'}\n")
     log = tmp_path / "serve.log"
-    process = _make_serve(tmp_path, log, PORT=str(_free_port()))
+    process = _make_serve(tmp_path, log, PORT=str(free_port()))
     try:
         assert process.wait(timeout=START_TIMEOUT) != 0
     finally:
         _stop(process)
     assert "make serve needs DATABASE_URL and RATELIMIT_STORAGE_URI" in log.read_text()
     assert not (tmp_path / "never.db").exists()
+
+
+def test_the_development_servers_access_log_leaves_out_query_strings(app, caplog):
+    """`flask run` (make run) logs each request line through werkzeug; a reset link's token
+    in the query string stays out of it."""
+    import contextlib
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            url = f"http://127.0.0.1:{server.server_port}/reset-password?token=s3cret-token"
+            with contextlib.suppress(urllib.error.HTTPError):  # the link is not valid: 400
+                urllib.request.urlopen(url, timeout=5)  # noqa: S310
+            server.shutdown()
+    finally:
+        thread.join(timeout=5)
+    assert "GET /reset-password HTTP/1.1" in caplog.text
+    assert "s3cret-token" not in caplog.text

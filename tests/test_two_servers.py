@@ -4,7 +4,6 @@ console: sessions, login rate limits and data are shared; nothing lives in a pro
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,8 @@ import redis
 import requests
 
 from models import Role
-from tests.conftest import ENVIRONMENT_SETTINGS, PLANET, bearer, csrf_token_from
+from tests.conftest import ENVIRONMENT_SETTINGS, PASSWORD, PLANET, bearer, csrf_token_from
+from tests.network import free_port
 
 pytestmark = pytest.mark.servers
 
@@ -25,12 +25,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/0"
 START_TIMEOUT = 30
 TIMEOUT = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _server_environment(database_url: str) -> dict[str, str]:
@@ -86,7 +80,7 @@ def servers(database_url: str, tmp_path_factory) -> Iterator[tuple[str, str]]:
     try:
         started = []
         for name in ("a", "b"):
-            port, log = _free_port(), tmp_path_factory.mktemp("servers") / f"{name}.log"
+            port, log = free_port(), tmp_path_factory.mktemp("servers") / f"{name}.log"
             with log.open("w") as stream:
                 processes.append(subprocess.Popen(
                     [sys.executable, "-m", "gunicorn", "--workers", "1", "--no-control-socket",
@@ -113,9 +107,30 @@ def test_a_session_and_a_registration_made_on_one_server_hold_on_the_other(serve
         "csrf_token": _csrf(browser, f"{a}/register"), "username": "ada_l",
         "email": "ada@example.com", "password": "analytical-engine",
         "confirm": "analytical-engine"})
-    assert response.status_code == 302
-    account = browser.get(f"{b}/account", timeout=TIMEOUT, allow_redirects=False)
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    login = browser.post(f"{b}/login", timeout=TIMEOUT, allow_redirects=False, data={
+        "csrf_token": _csrf(browser, f"{b}/login"), "username": "ada_l",
+        "password": "analytical-engine"})
+    assert login.status_code == 302
+    account = browser.get(f"{a}/account", timeout=TIMEOUT, allow_redirects=False)
     assert account.status_code == 200 and "ada@example.com" in account.text
+
+
+def test_a_logout_on_one_server_ends_the_session_on_the_other(servers, app, make_user):
+    a, b = servers
+    make_user("ada")
+    browser = requests.Session()
+    response = browser.post(f"{a}/login", timeout=TIMEOUT, allow_redirects=False, data={
+        "csrf_token": _csrf(browser, f"{a}/login"), "username": "ada", "password": PASSWORD,
+        "remember": "y"})
+    assert response.status_code == 302
+    copy = requests.Session()
+    copy.cookies.update(browser.cookies)  # the session and remember-me cookies, stolen
+    assert copy.get(f"{a}/account", timeout=TIMEOUT, allow_redirects=False).status_code == 200
+    browser.post(f"{b}/logout", timeout=TIMEOUT, data={"csrf_token": _csrf(browser, f"{b}/")})
+    for base in (a, b):
+        assert copy.get(f"{base}/account", timeout=TIMEOUT,
+                        allow_redirects=False).status_code == 302
 
 
 def test_a_planet_created_through_one_server_is_served_by_the_other(servers, make_user,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, flash, g, request
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model import typefmt
@@ -27,7 +27,7 @@ from console.admin.history import HistoryMixin
 from console.errors import sentence
 from console.extensions import login_manager
 from console.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
-from console.security import Permission, can
+from console.security import Permission, can, lacks_required_two_factor
 from models import db, whole_number
 from models.errors import DomainError
 
@@ -36,17 +36,24 @@ CONFLICT_MESSAGE = ("This change conflicts with another record (for example a na
 DELETE_CONFIRMATION = "Are you sure you want to delete this record?"
 
 
+TWO_FACTOR_FIRST = "Turn on two-factor sign-in to use the console: staff accounts need it."
+
+
 class ConsoleAccessMixin:
-    """Anonymous users go to the login page; users without the permission get a 403."""
+    """Anonymous users go to the login page; staff who must turn on two-factor sign-in first
+    (STAFF_TWO_FACTOR=required) to its page; users without the permission get a 403."""
 
     permission: Permission = Permission.CONSOLE
 
     def is_accessible(self) -> bool:
-        return can(Permission.CONSOLE) and can(self.permission)
+        return can(Permission.CONSOLE) and can(self.permission) and not lacks_required_two_factor()
 
     def inaccessible_callback(self, name: str, **kwargs: Any):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()  # the login page, with `next` and its message
+        if lacks_required_two_factor():
+            flash(TWO_FACTOR_FIRST, "warning")
+            return redirect(url_for("auth.two_factor", next=request.full_path.rstrip("?")))
         abort(403)
 
 

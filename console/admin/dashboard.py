@@ -59,7 +59,7 @@ def discoveries_chart(counts: dict[int, int], width: int = 720, height: int = 22
 READ_PERMISSIONS = {"planet": Permission.PLANETS_READ, "user": Permission.USERS_READ,
                     "mission_application": Permission.APPLICATIONS_READ,
                     "api_token": Permission.USERS_WRITE}
-AUTH_ACTIONS = ("login", "logout", "login.failed", "login.locked")
+AUTH_ACTIONS = ("login", "logout", "login.failed", "login.locked", "login.two_factor_failed")
 RECENT_CHANGES = 8
 
 

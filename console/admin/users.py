@@ -18,8 +18,8 @@ from console.admin.dashboard import AUTH_ACTIONS
 from console.audit import Source
 from console.history import RevertField
 from console.security import Permission
-from console.services import accounts
-from models import AuditEvent, Role, User, db
+from console.services import accounts, sessions, two_factor
+from models import AuditEvent, Role, User, UserSession, db
 from models.errors import DomainError
 from models.users import MAX_PASSWORD_LENGTH
 
@@ -33,7 +33,8 @@ class UserForm(BaseForm):
     is_active = BooleanField("Active", default=True)
     new_password = PasswordField(
         "New password", validators=[Length(max=MAX_PASSWORD_LENGTH)],
-        description="Leave blank to keep the current password. At least 10 characters.",
+        description="Leave blank to keep the current password. At least 10 characters; the "
+                    "user must choose their own at their next login.",
     )
 
 
@@ -42,7 +43,9 @@ class UserView(ConsoleModelView):
     permission = Permission.USERS_READ
     write_permission = Permission.USERS_WRITE
     action_permissions = {"activate": Permission.USERS_WRITE,
-                          "deactivate": Permission.USERS_WRITE}
+                          "deactivate": Permission.USERS_WRITE,
+                          "end_sessions": Permission.USERS_WRITE,
+                          "reset_two_factor": Permission.USERS_WRITE}
     form = UserForm
     form_field_names = {"password": "new_password"}
     details_template = "admin/model/user_details.html"  # with the user's own recent changes
@@ -53,12 +56,13 @@ class UserView(ConsoleModelView):
 
     # The password hash and the session token are never a column, a row, a filter or a field.
     column_list = ["username", "email", "role", "is_active", "created_at", "last_login_at"]
-    column_details_list = ["id", *column_list]
+    column_details_list = ["id", *column_list, "two_factor_enabled"]  # never its secret
     column_sortable_list = column_list
     column_default_sort = "username"
     column_searchable_list = ["username", "email"]
     column_filters = ["role", "is_active"]
     column_labels = {"is_active": "Active", "created_at": "Created",
+                     "two_factor_enabled": "Two-factor sign-in",
                      "last_login_at": "Last login"}
 
     def revert_fields(self, record: User, event: AuditEvent) -> list[RevertField]:
@@ -66,6 +70,11 @@ class UserView(ConsoleModelView):
 
     def revert_record(self, record: User, event: AuditEvent, fields: list[str]) -> None:
         accounts.revert(record, event, fields, actor=current_user, via=Source.CONSOLE)
+
+    def sessions_of(self, user: User) -> list[UserSession]:
+        return sessions.of_user(user)
+
+    device = staticmethod(sessions.device)
 
     def recent_changes_by(self, user_id: int, limit: int = 10) -> list[AuditEvent]:
         """What this user changed lately, newest first (their logins left out)."""
@@ -77,7 +86,8 @@ class UserView(ConsoleModelView):
     def create_form(self, obj: Any = None):
         form = super().create_form(obj)
         form.new_password.label.text = "Password"
-        form.new_password.description = "At least 10 characters."
+        form.new_password.description = ("At least 10 characters. The user chooses their own "
+                                          "at their first login.")
         return form
 
     def create_model(self, form: UserForm):
@@ -87,7 +97,8 @@ class UserView(ConsoleModelView):
         try:
             user = accounts.create_account(form.username.data, form.email.data,
                                            form.new_password.data, form.role.data,
-                                           is_active=form.is_active.data, via=Source.CONSOLE)
+                                           is_active=form.is_active.data, via=Source.CONSOLE,
+                                           must_change_password=True)
         except DomainError as error:
             self.refused(error, form)
             return False
@@ -124,3 +135,21 @@ class UserView(ConsoleModelView):
     @action("deactivate", "Deactivate", "Deactivate the selected accounts and end their sessions?")
     def action_deactivate(self, ids: list[str]) -> None:
         self._set_active(ids, False)
+
+    @action("end_sessions", "End sessions",
+            "Log the selected accounts out on every device? They can log in again.")
+    def action_end_sessions(self, ids: list[str]) -> None:
+        users = self.selected(ids)
+        ended = sessions.end_all_of(users, via=Source.CONSOLE)
+        flash(f"Ended {ended} session(s) of {len(users)} account(s).", "success")
+
+    @action("reset_two_factor", "Reset two-factor",
+            "Turn off two-factor sign-in of the selected accounts? They log in with their "
+            "password alone until they turn it on again.")
+    def action_reset_two_factor(self, ids: list[str]) -> None:
+        try:
+            reset = two_factor.reset(self.selected(ids), actor=current_user, via=Source.CONSOLE)
+        except DomainError as error:
+            self.refused(error, outcome="Nothing was changed.")
+            return
+        flash(f"Two-factor sign-in reset for {reset} account(s).", "success")

@@ -1,7 +1,8 @@
-"""Blueprint: register, log in, log out, account settings."""
+"""Blueprint: register, confirm by mail, log in (with two-factor), reset a password, log out,
+account settings."""
 
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from console.auth import views  # noqa: E402,F401
+from console.auth import email_links, two_factor, views  # noqa: E402,F401

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from console.services.two_factor import MAX_CODE_LENGTH
 from models.api_tokens import MAX_TOKEN_NAME_LENGTH
 from models.users import MAX_PASSWORD_LENGTH, password_problem, username_problem
 
@@ -70,3 +71,41 @@ class PasswordChangeForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(),
                                                  Length(max=MAX_TOKEN_NAME_LENGTH)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password for the account a reset link names (the rules see its name and email)."""
+
+    password = _password("New password")
+    confirm = _confirm()
+
+    def __init__(self, user, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+
+def _code(label: str) -> StringField:
+    return StringField(label, validators=[DataRequired("Enter a code."),
+                                          Length(max=MAX_CODE_LENGTH, message="This is no code.")])
+
+
+class TwoFactorEnrolForm(FlaskForm):
+    code = _code("Code from the app")
+    # The new secret, signed (console/auth/two_factor.py): not kept on the server or in the
+    # session until the code shows that the app has it.
+    enrolment = HiddenField(validators=[DataRequired()])
+
+
+class TwoFactorCheckForm(FlaskForm):
+    """The password and a code, to turn two-factor sign-in off or to get new recovery codes."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    code = _code("Code from the app, or a recovery code")
+
+
+class TwoFactorLoginForm(FlaskForm):
+    code = _code("Code from your authenticator app, or a recovery code")

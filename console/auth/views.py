@@ -16,7 +16,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from console.auth import bp
+from console.auth import account_mail, bp
 from console.auth.forms import (
     ApiTokenForm,
     EmailChangeForm,
@@ -24,11 +24,13 @@ from console.auth.forms import (
     PasswordChangeForm,
     RegisterForm,
 )
+from console.auth.two_factor import ask_for_code
 from console.extensions import limiter
 from console.security import Permission, can, require, safe_next_url
 from console.services import accounts, api_tokens, sessions
 from models import MAX_ID, ApiToken, User, db
 from models.errors import DomainError
+from models.users import normalise_email
 
 LOGIN_FAILED = "Invalid username/email or password."
 
@@ -68,29 +70,46 @@ def _record_lockout(request_limit) -> None:
     if limiter.limiter.hit(once, "login-lockout-audit", _login_account_key(),
                            get_remote_address()):
         accounts.record_failed_login(request.form.get("username", ""), action="login.locked")
+        # Its owner hears of it once per window, however many addresses try; nobody does
+        # for a login that names no account.
+        user = User.find_by_login(request.form.get("username", ""))
+        if user is not None and limiter.limiter.hit(once, "login-lockout-mail",
+                                                    _login_account_key()):
+            account_mail.send_lockout_notice(user)
 
 
 def _register_limit() -> str:
     return current_app.config["REGISTER_RATE_LIMIT"]
 
 
+def _register_address_key() -> str:
+    """Registrations count per address typed as well, so the owner of a taken address gets
+    at most this many "someone tried to register" mails."""
+    return f"register-address:{account_mail.address_key(request.form.get('email', ''))}"
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
+@limiter.limit(_register_limit, methods=["POST"], key_func=_register_address_key)
 def register():
+    """A new address gets its confirmation link, a taken one a mail to its owner; the page
+    and its status are the same, so they tell nobody whether the address has an account."""
     if current_user.is_authenticated:
         return redirect(url_for("site.index"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_account(form.username.data, form.email.data,
-                                           form.password.data, action="user.register")
+            user, owner = accounts.register(form.username.data, form.email.data,
+                                            form.password.data)
         except DomainError as error:
             _field_error(form, error)
         else:
-            sessions.log_in(user, remember=False)
-            login_user(user)
-            flash(f"Welcome aboard, {user.username}! Your account is ready.", "success")
-            return redirect(url_for("site.index"))
+            if user is not None:
+                account_mail.send_confirmation(user)
+            elif owner is not None:
+                account_mail.send_registration_attempt(owner)
+            return render_template("auth/check_inbox.html", purpose="register",
+                                   email=normalise_email(form.email.data))
     return render_template("auth/register.html", form=form)
 
 
@@ -106,6 +125,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None and user.two_factor_enabled:
+            return ask_for_code(user, remember=form.remember.data, next_url=next_url)
         if user is not None:
             sessions.log_in(user, remember=form.remember.data)
             login_user(user, remember=form.remember.data)
@@ -135,12 +156,17 @@ def account():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append("The current password is not correct.")
         else:
+            user = current_user._get_current_object()
+            before = user.email
             try:
-                accounts.update_account(current_user, actor=current_user, email=form.email.data)
+                accounts.update_account(user, actor=user, email=form.email.data)
             except DomainError as error:
                 _field_error(form, error)
             else:
-                flash("Your email address has been changed.", "success")
+                if user.email != before:  # unconfirmed now: the new address gets a link
+                    account_mail.send_confirmation(user)
+                    flash(f"Your email address has been changed. We sent a confirmation link "
+                          f"to {user.email}; it is valid for 24 hours.", "success")
                 return redirect(url_for("auth.account"))
     return _account_page(form)
 
@@ -152,6 +178,8 @@ def change_password():
     if form.validate_on_submit():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append("The current password is not correct.")
+        elif current_user.check_password(form.password.data):
+            form.password.errors.append("Choose a password other than the current one.")
         else:
             user = current_user._get_current_object()
             accounts.update_account(user, actor=user, password=form.password.data)
@@ -169,8 +197,29 @@ def _account_page(form: EmailChangeForm, token_form: ApiTokenForm | None = None,
     return render_template(
         "auth/account.html", form=form, token_form=token_form or ApiTokenForm(formdata=None),
         api_tokens=api_tokens.user_tokens(current_user) if may_hold_tokens else [],
-        new_secret=new_secret,
+        new_secret=new_secret, sessions=sessions.of_user(current_user),
+        this_session=sessions.current(), device=sessions.device,
     )  # Cache-Control: no-store, as on every page for a logged-in user (console/security.py)
+
+
+@bp.route(f"/account/sessions/<int(max={MAX_ID}):session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """Log out one device; this very one is a plain logout."""
+    if session_id == sessions.current().id:
+        return logout()
+    if not sessions.end(current_user, session_id):
+        abort(404)
+    flash("That device is logged out.", "success")
+    return redirect(url_for("auth.account", _anchor="sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    ended = sessions.end_others(current_user)
+    flash(f"Logged out everywhere else ({ended} other session{'s' * (ended != 1)}).", "success")
+    return redirect(url_for("auth.account", _anchor="sessions"))
 
 
 @bp.route("/account/tokens", methods=["POST"])

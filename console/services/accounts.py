@@ -18,7 +18,7 @@ from console.security import role_allows
 from console.services import api_tokens, sessions
 from console.services.api_tokens import TOKEN_PERMISSION
 from console.services.transaction import committed
-from models import ApiToken, AuditEvent, MissionApplication, Role, User, db
+from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utcnow
 from models.errors import DomainError, Refusal
 from models.users import normalise_email, password_problem, username_problem
 
@@ -26,14 +26,22 @@ from models.users import normalise_email, password_problem, username_problem
 # is audited as "set", never as a value).
 ACCOUNT_FIELDS = ("username", "email", "role", "is_active")
 
-def _checked_email(email: str, excluding_id: int | None = None) -> str:
+def _valid_email(email: str) -> str:
     try:
-        email = normalise_email(email)
+        return normalise_email(email)
     except ValueError as error:
         raise DomainError.about("email", str(error)) from None
+
+
+def _email_taken() -> DomainError:
+    return DomainError.about("email", "This email address is already registered.",
+                             Refusal.CONFLICT)
+
+
+def _checked_email(email: str, excluding_id: int | None = None) -> str:
+    email = _valid_email(email)
     if User.email_taken(email, excluding_id):
-        raise DomainError.about("email", "This email address is already registered.",
-                                 Refusal.CONFLICT)
+        raise _email_taken()
     return email
 
 
@@ -51,27 +59,32 @@ def _duplicate_error(username: str, user_id: int | None = None) -> DomainError:
     holder = User.find_by_login(username)
     if holder is not None and holder.id != user_id:
         return DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
-    return DomainError.about("email", "This email address is already registered.",
-                                 Refusal.CONFLICT)
+    return _email_taken()
 
 
 def create_account(username: str, email: str, password: str, role: str = Role.MEMBER, *,
                    is_active: bool = True, action: str = "user.create",
-                   via: str = Source.SITE) -> User:
+                   via: str = Source.SITE, must_change_password: bool = False) -> User:
     """Validate and store a new account; raises DomainError naming the bad field.
 
-    `action` is "user.register" when people sign themselves up.
+    `action` is "user.register" when people sign themselves up; `must_change_password` when
+    somebody else chose the password (an admin, the first admin's printed one).
     """
     username = username.strip()
     if problem := username_problem(username):
         raise DomainError.about("username", problem)
     if User.username_taken(username):
         raise DomainError.about("username", "This username is taken.", Refusal.CONFLICT)
-    email = _checked_email(email)
+    email = _valid_email(email)
     if problem := password_problem(password, username, email):
         raise DomainError.about("password", problem)
+    if User.email_taken(email):  # after the password's rules: see register()
+        raise _email_taken()
     user = User(username=username, email=email, role=_checked_role(role).value,
-                is_active=is_active)
+                is_active=is_active, must_change_password=must_change_password,
+                # People who sign up confirm their address by mail; an account that an admin
+                # or the operator makes is vouched for by them.
+                email_confirmed_at=None if action == "user.register" else utcnow())
     user.set_password(password)
     with committed(lambda: _duplicate_error(username)):  # another request may win the name
         db.session.add(user)
@@ -79,6 +92,58 @@ def create_account(username: str, email: str, password: str, role: str = Role.ME
         audit.record(action, user, via=via, actor=user if action == "user.register" else None,
                      changes=audit.diff({}, audit.snapshot(user, ACCOUNT_FIELDS)))
     return user
+
+
+def register(username: str, email: str, password: str) -> tuple[User | None, User | None]:
+    """Someone signs up: (the new, unconfirmed account, None), or, when the address already
+    has an account, (None, that account) with nothing stored.
+
+    The site answers both alike, so the page does not tell whether an address has an account;
+    both cost one password hash, so neither does the time. A taken username, a bad address
+    or a weak password raise DomainError as in create_account (usernames are public, and the
+    rules of an address or a password tell nothing of who has an account)."""
+    try:
+        return create_account(username, email, password, action="user.register"), None
+    except DomainError as error:
+        if (error.field, error.kind) != ("email", Refusal.CONFLICT):
+            raise
+    User().set_password(password)  # the hash the new account would have cost
+    return None, User.find_by_login(_valid_email(email))
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a forgotten password from a reset link: the rules of every password, no password
+    change left pending, every session of the account ended (whoever is logged in with the
+    old password is out), audited."""
+    if problem := password_problem(password, user.username, user.email):
+        raise DomainError.about("password", problem)
+    with committed():
+        user.set_password(password)
+        user.must_change_password = False
+        ended = sessions.end_all(user)
+        audit.record("user.password_reset", user, via=Source.SITE, actor=user,
+                     changes={"password": "set", "sessions": [ended, 0]})
+
+
+# The confirmation of an account's address, as its audit events show it ("confirmed" in a key
+# would be redacted as a secret, like a password's confirmation field).
+EMAIL_STATUS = "email_status"
+
+
+def _email_status(user: User) -> str:
+    return "confirmed" if user.email_confirmed else "unconfirmed"
+
+
+def confirm_email(user: User) -> bool:
+    """The owner followed the confirmation link sent to the account's address; False when it
+    was confirmed already (nothing changes)."""
+    if user.email_confirmed:
+        return False
+    with committed():
+        user.email_confirmed_at = utcnow()
+        audit.record("user.email_confirm", user, via=Source.SITE, actor=user,
+                     changes={EMAIL_STATUS: ["unconfirmed", "confirmed"]})
+    return True
 
 
 @cache
@@ -152,6 +217,11 @@ def _checked_changes(user: User, actor: User | None, *, username: str | None, em
         if actor is not None and actor.id == user.id and ROLE_RANK[new_role] < ROLE_RANK[
                 Role(user.role)]:
             raise DomainError.about("role", "You cannot demote yourself.")
+        if new_role != Role.MEMBER and not user.email_confirmed:
+            raise DomainError.about(
+                "role", f"{user.username} has not confirmed their email address yet; an "
+                "account gets a staff role only once its owner has followed the "
+                "confirmation link.", Refusal.CONFLICT)
         changes["role"] = new_role.value
     if is_active is not None and is_active != user.is_active:
         if not is_active and actor is not None and actor.id == user.id:
@@ -179,6 +249,11 @@ def _apply(user: User, changes: dict, via: str, via_detail: str = "",
         audit.record(action, user, via=via, via_detail=via_detail, changes=recorded)
 
     details = {k: [getattr(user, k), v] for k, v in changes.items() if k in ("username", "email")}
+    if "email" in changes and actor is not None and actor.id == user.id:
+        # A new address of one's own is confirmed anew (console/auth sends the link); one
+        # that an admin enters is vouched for by them. A staff role stays.
+        details[EMAIL_STATUS] = [_email_status(user), "unconfirmed"]
+        user.email_confirmed_at = None
     if details:
         record("user.update", details)
     if "role" in changes:
@@ -192,6 +267,8 @@ def _apply(user: User, changes: dict, via: str, via_detail: str = "",
     if "password" in changes:
         record("user.password", {"password": "set"})
         user.set_password(changes["password"])
+        # A password somebody else chose (an admin, the operator) is the owner's to replace.
+        user.must_change_password = actor is None or actor.id != user.id
     for key in ACCOUNT_FIELDS:
         if key in changes:
             setattr(user, key, changes[key])

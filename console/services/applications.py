@@ -40,7 +40,13 @@ def has_pending_application(applicant: User, planet: Planet) -> bool:
 
 def submit(applicant: User, planet: Planet, motivation: str, *,
            via: str = Source.SITE) -> MissionApplication:
-    """Store a pending application; one pending application per member and planet."""
+    """Store a pending application; one pending application per member and planet, and only
+    from an account whose owner has confirmed its email address (the review's answer goes
+    there)."""
+    if not applicant.email_confirmed:
+        raise DomainError.about(
+            "email", "Confirm your email address before you apply: follow the link we sent "
+            "to it, or send the link again from your dashboard.", Refusal.CONFLICT)
     motivation = motivation.strip()
     if not motivation:
         raise DomainError.about("motivation", "Tell us why you want to go.")

@@ -97,7 +97,8 @@ def mission_application():
                 applications.submit(current_user._get_current_object(), target,
                                     form.motivation.data)
             except DomainError as error:
-                getattr(form, error.field).errors.append(error.message)
+                field = getattr(form, error.field, None)  # "email": not a field of this form
+                (field.errors if field is not None else form.form_errors).append(error.message)
             else:
                 flash(f"Your application for {target.name} is submitted and pending review.",
                       "success")

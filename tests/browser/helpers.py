@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.browser.server import PASSWORD
+from tests.smtp import Mailbox, link_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -70,8 +71,21 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     expect(page.locator("form[action$=\"/logout\"] button")).to_be_attached()
 
 
+def mail_link(mailbox: Mailbox, address: str, subject: str, path: str) -> str:
+    """The link to `path` ("/confirm-email") in the newest mail about `subject` that the
+    server sent `address`, as the loopback SMTP server received it."""
+    return link_in(mailbox.wait_for(address, subject), path)
+
+
+def confirm_address(page, mailbox: Mailbox, address: str) -> None:
+    """Follow the confirmation link of the newest mail to `address` and press its button."""
+    page.goto(mail_link(mailbox, address, "Confirm your email address", "/confirm-email"))
+    page.get_by_role("button", name="Yes, confirm my address").click()
+    expect(page.get_by_role("alert").first).to_contain_text(f"{address} is confirmed")
+
+
 def log_out(page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("link", name="Log in").first).to_be_visible()
 
 

@@ -1,7 +1,7 @@
 """A real console server for the browser tests and the screenshots.
 
-It always runs on a private SQLite file, even in CI's PostgreSQL pass: the browser checks what the
-pages do, and the database-specific behaviour is covered by the rest of the suite on both
+It runs on a private SQLite file, or, when TEST_DATABASE_URL names a PostgreSQL database (CI's
+second pass), on a private schema of it that is dropped afterwards, so the journeys run on both
 databases. The database is built the way an operator builds one: `flask db upgrade`, `flask seed`
 and `flask create-user --password-stdin`, then `flask run` serves it on 127.0.0.1 only.
 """
@@ -9,7 +9,7 @@ and `flask create-user --password-stdin`, then `flask run` serves it on 127.0.0.
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -20,16 +20,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+from tests.databases import private_database
+from tests.network import free_port
+from tests.smtp import Mailbox, running_smtp_server
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Orbital-passphrase-42"
 # username -> role; the members with pending applications are there for the admin's review.
-USERS = {"ada": "admin", "vera": "viewer", "marta": "member", "pilot": "member"}
+FIRST_ADMIN = "root"
+USERS = {"ada": "admin", "vera": "viewer", "marta": "member", "pilot": "member",
+         "sam": "member", "rita": "member", "tessa": "editor"}
 REVIEWED_APPLICATIONS = [("pilot", "Proxima Centauri b"), ("pilot", "TRAPPIST-1 e")]
 # Settings of the developer's shell (or of CI's PostgreSQL pass) that must not reach the server.
 DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_KEY",
                     "RATELIMIT_STORAGE_URI", "RATELIMIT_KEY_PREFIX", "LOGIN_RATE_LIMIT",
                     "REMEMBER_DAYS", "API_RATE_LIMIT", "API_WRITE_RATE_LIMIT",
-                    "TRUSTED_PROXY_HOPS", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST")
+                    "TRUSTED_PROXY_HOPS", "FLASK_DEBUG", "FLASK_RUN_PORT", "FLASK_RUN_HOST",
+                    # its mail goes to the loopback SMTP server of running_server()
+                    "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL",
+                    "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+                    "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS", "STAFF_TWO_FACTOR",
+                    "TWO_FACTOR_RATE_LIMIT",
+                    "RESET_RATE_LIMIT", "CONFIRM_RATE_LIMIT")
 
 
 @dataclass
@@ -37,12 +49,8 @@ class Server:
     url: str
     database_url: str
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    first_admin_password: str  # printed once by `flask ensure-admin`, as `make run` does
+    mailbox: Mailbox  # what the server sent, as a loopback SMTP server received it
 
 
 def _environment(database_url: str, instance: Path) -> dict[str, str]:
@@ -59,12 +67,13 @@ def _environment(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "console", *args],
                             cwd=PROJECT_ROOT, env=env, input=stdin, capture_output=True,
                             text=True, timeout=120, check=False)
     if result.returncode:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
 
 
 def _seed_and_create_users(env: dict[str, str]) -> None:
@@ -127,15 +136,24 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 def running_server(workdir: Path) -> Iterator[Server]:
     """A migrated, seeded database with the USERS, served by `flask run` until the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
+    with private_database(workdir, "browser") as database_url, \
+            running_smtp_server() as smtp:
+        smtp.mailbox = Mailbox(smtp.port)
+        yield from _serve(workdir, database_url, smtp.mailbox)
+
+
+def _serve(workdir: Path, database_url: str, mailbox: Mailbox) -> Iterator[Server]:
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
-    database_url = f"sqlite:///{workdir / 'browser.db'}"
     env = _environment(database_url, instance)
+    env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.settings["MAIL_PORT"]))
     _flask(env, "db", "upgrade")
+    first_admin = _flask(env, "ensure-admin", "--username", FIRST_ADMIN,
+                         "--email", f"{FIRST_ADMIN}@example.com")
     _seed_and_create_users(env)
     _add_pending_applications(env, instance)
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = workdir / "server.log"
     with log.open("w") as log_file:
@@ -145,7 +163,9 @@ def running_server(workdir: Path) -> Iterator[Server]:
             cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         _wait_until_serving(url, process, log)
-        yield Server(url=url, database_url=database_url, log=log)
+        yield Server(url=url, database_url=database_url, log=log,
+                     first_admin_password=re.search(r"password: (\S+)", first_admin)[1],
+                     mailbox=mailbox)
     finally:
         process.terminate()
         try:

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.browser.helpers import assert_accessible, expect, log_in
+from tests.browser.helpers import assert_accessible, confirm_address, expect, log_in
 from tests.browser.server import PASSWORD
 
 EDITED = "Kepler-10 b"  # mass 3.24 Earth masses in seed/planets.csv
@@ -51,9 +51,10 @@ def findings() -> Findings:
     return Findings()
 
 
-def _editors(new_page, *usernames: str) -> None:
-    """Each registers at /register; ada makes them editors in the console. (The role change
-    ends their sessions: they log in afresh afterwards.)"""
+def _editors(new_page, server, *usernames: str) -> None:
+    """Each registers at /register and confirms the address by the mailed link (no staff role
+    before that); ada makes them editors in the console. (The role change ends their sessions:
+    they log in afresh afterwards.)"""
     for username in usernames:
         visitor = new_page()
         visitor.goto("/register")
@@ -62,7 +63,8 @@ def _editors(new_page, *usernames: str) -> None:
         visitor.get_by_label("Password", exact=True).fill(PASSWORD)
         visitor.get_by_label("Repeat password").fill(PASSWORD)
         visitor.get_by_role("button", name="Register").click()
-        expect(visitor.get_by_role("heading", level=1)).to_have_text(f"Welcome, {username}!")
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+        confirm_address(visitor, server.mailbox, f"{username}@example.com")
         visitor.context.close()
     admin = new_page()
     admin.goto("/login")
@@ -125,8 +127,8 @@ def _newest_event(page):
     return page.get_by_role("region").first
 
 
-def test_an_editor_reads_a_change_in_the_history_and_reverts_it(new_page, findings):
-    _editors(new_page, "hedda")
+def test_an_editor_reads_a_change_in_the_history_and_reverts_it(new_page, server, findings):
+    _editors(new_page, server, "hedda")
     page = _logged_in(new_page, "hedda")
     row = _planet_row(page, EDITED)
     planet_id = row.locator("input.action-checkbox").get_attribute("value")
@@ -177,8 +179,9 @@ def test_an_editor_reads_a_change_in_the_history_and_reverts_it(new_page, findin
     findings.assert_none()
 
 
-def test_a_save_over_a_colleagues_change_shows_both_and_loses_nothing(new_page, findings):
-    _editors(new_page, "otto", "petra")
+def test_a_save_over_a_colleagues_change_shows_both_and_loses_nothing(new_page, server,
+                                                                       findings):
+    _editors(new_page, server, "otto", "petra")
     first, second = _logged_in(new_page, "otto"), _logged_in(new_page, "petra")
     planet_id = _planet_row(first, CONTESTED).locator("input.action-checkbox").get_attribute(
         "value")

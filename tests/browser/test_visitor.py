@@ -1,14 +1,22 @@
-"""A visitor registers, logs in, changes the password and logs out; the keyboard alone logs in."""
+"""A visitor registers, confirms the address by the mailed link, logs in, changes the password
+and logs out; the keyboard alone logs in."""
 
 from __future__ import annotations
 
-from tests.browser.helpers import assert_accessible, expect, focused_element_style, log_in, log_out
+from tests.browser.helpers import (
+    assert_accessible,
+    confirm_address,
+    expect,
+    focused_element_style,
+    log_in,
+    log_out,
+)
 from tests.browser.server import PASSWORD
 
 NEW_PASSWORD = "Nebula-crossing-2031"
 
 
-def test_visitor_registers_logs_in_changes_password_and_logs_out(page):
+def test_visitor_registers_logs_in_changes_password_and_logs_out(page, server):
     page.goto("/")
     assert_accessible(page)
     page.get_by_role("main").get_by_role("link", name="Register").click()
@@ -39,11 +47,14 @@ def test_visitor_registers_logs_in_changes_password_and_logs_out(page):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, newcomer!")
-    log_out(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    assert_accessible(page)
 
     log_in(page, "newcomer")
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, newcomer!")
+    expect(page.get_by_role("button", name="Send the link again")).to_be_visible()
+    confirm_address(page, server.mailbox, "newcomer@example.com")
+    expect(page.get_by_role("button", name="Send the link again")).to_have_count(0)
     expect(page.get_by_text("No applications yet.")).to_be_visible()
     assert_accessible(page)
 
