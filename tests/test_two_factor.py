@@ -14,7 +14,7 @@ from sqlalchemy import select
 from console.cli import reset_two_factor_command
 from console.config import ConfigurationError, settings_from_environment
 from console.services import two_factor
-from models import AuditEvent, RecoveryCode, User, UserSession, db
+from models import ApiToken, AuditEvent, RecoveryCode, User, UserSession, db
 from models.api_tokens import secret_hash
 from tests.conftest import PASSWORD, AuthActions
 
@@ -489,6 +489,19 @@ def test_required_returns_to_the_console_after_enrolment(login_as):
     response = client.post(enrol_url, data={"code": code(secret), "enrolment": enrolment})
     assert 'href="/admin/planet/"' in response.get_data(as_text=True)
     assert client.get("/admin/planet/").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", REQUIRED)
+def test_required_holds_back_api_tokens_until_two_factor_is_on(login_as, with_two_factor, app):
+    client, editor = login_as("editor")
+    response = client.post("/account/tokens", data={"name": "ci"})
+    assert response.status_code == 302 and response.location == "/account/two-factor"
+    with app.app_context():
+        assert db.session.scalar(select(ApiToken.id)) is None
+    user, secret, _ = with_two_factor("editor")
+    enrolled = _log_in_with_code(app, user, secret)
+    assert b"is shown only this once" in enrolled.post("/account/tokens",
+                                                       data={"name": "ci"}).data
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "admin"])

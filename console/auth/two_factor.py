@@ -193,43 +193,40 @@ def _status_page(off_form: TwoFactorCheckForm | None = None,
     )
 
 
-def _checked(form: TwoFactorCheckForm, change: Callable[[User, str, str], Any]
-             ) -> tuple[bool, Any]:
-    """Run `change(user, password, code)` for a valid form: (done, what it returned); a
-    refusal goes next to its field."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        return True, change(current_user._get_current_object(), form.current_password.data,
+def _checked_step(prefix: str, change: Callable[[User, str, str], Any],
+                  done: Callable[[Any], Any]):
+    """A form of the status page that needs the password and a code: runs
+    `change(user, password, code)` and answers `done(what it returned)`; a refusal goes next
+    to its field on the status page again."""
+    if not current_user.two_factor_enabled:
+        return redirect(url_for("auth.two_factor"))
+    form = TwoFactorCheckForm(prefix=prefix)
+    if form.validate_on_submit():
+        try:
+            result = change(current_user._get_current_object(), form.current_password.data,
                             form.code.data)
-    except DomainError as error:
-        getattr(form, error.field).errors.append(error.message)
-        return False, None
+        except DomainError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            return done(result)
+    return _status_page(**{f"{prefix}_form": form})
 
 
 @bp.route("/account/two-factor/disable", methods=["POST"])
 @login_required
 @_code_limit(_own_account_key)
 def disable_two_factor():
-    if not current_user.two_factor_enabled:
-        return redirect(url_for("auth.two_factor"))
-    form = TwoFactorCheckForm(prefix="off")
-    done, _ = _checked(form, two_factor.disable)
-    if done:
+    def done(_: None):
         flash("Two-factor sign-in is off. You log in with your password alone.", "success")
         return redirect(url_for("auth.account"))
-    return _status_page(off_form=form)
+    return _checked_step("off", two_factor.disable, done)
 
 
 @bp.route("/account/two-factor/recovery-codes", methods=["POST"])
 @login_required
 @_code_limit(_own_account_key)
 def new_recovery_codes():
-    if not current_user.two_factor_enabled:
-        return redirect(url_for("auth.two_factor"))
-    form = TwoFactorCheckForm(prefix="renew")
-    done, codes = _checked(form, two_factor.replace_recovery_codes)
-    if done:
+    def done(codes: list[str]):
         flash("You have new recovery codes; the old ones no longer work.", "success")
         return _recovery_codes_page(codes)
-    return _status_page(renew_form=form)
+    return _checked_step("renew", two_factor.replace_recovery_codes, done)

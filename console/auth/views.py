@@ -26,7 +26,13 @@ from console.auth.forms import (
 )
 from console.auth.two_factor import ask_for_code
 from console.extensions import limiter
-from console.security import Permission, can, require, safe_next_url
+from console.security import (
+    Permission,
+    can,
+    lacks_required_two_factor,
+    require,
+    safe_next_url,
+)
 from console.services import accounts, api_tokens, sessions
 from models import MAX_ID, ApiToken, User, db
 from models.errors import DomainError
@@ -225,6 +231,12 @@ def end_other_sessions():
 @bp.route("/account/tokens", methods=["POST"])
 @require(Permission.PLANETS_WRITE)
 def create_api_token():
+    """A token acts with its holder's rights: staff who must turn on two-factor sign-in to
+    enter the console (STAFF_TWO_FACTOR=required) do that first here too."""
+    if lacks_required_two_factor():
+        flash("Turn on two-factor sign-in first: staff accounts need it for API tokens too.",
+              "warning")
+        return redirect(url_for("auth.two_factor"))
     token_form = ApiTokenForm()
     new_secret = None
     if token_form.validate_on_submit():

@@ -84,6 +84,17 @@ def confirm_address(page, mailbox: Mailbox, address: str) -> None:
     expect(page.get_by_role("alert").first).to_contain_text(f"{address} is confirmed")
 
 
+def bulk_action(page, name: str) -> None:
+    """Choose `name` under the console list's "With selected" (Bootstrap's dropdown: it opens
+    only once the page's scripts have run, so wait for the page's load first)."""
+    page.wait_for_load_state("load")
+    page.get_by_role("button", name="With selected").or_(
+        page.get_by_role("link", name="With selected")).click()
+    choice = page.get_by_role("link", name=name, exact=True)
+    expect(choice).to_be_visible()
+    choice.click()
+
+
 def log_out(page) -> None:
     page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("link", name="Log in").first).to_be_visible()

@@ -7,7 +7,7 @@ import csv
 import io
 import re
 
-from tests.browser.helpers import assert_accessible, expect, log_in
+from tests.browser.helpers import assert_accessible, bulk_action, expect, log_in
 from tests.browser.server import REVIEWED_APPLICATIONS
 
 
@@ -59,9 +59,7 @@ def test_admin_works_in_the_console_and_reads_the_audit_log(page):
     for _username, planet in REVIEWED_APPLICATIONS:
         page.locator("table.model-list tbody tr", has_text=planet).locator(
             "input.action-checkbox").check()
-    page.get_by_role("button", name="With selected").or_(
-        page.get_by_role("link", name="With selected")).click()
-    page.get_by_role("link", name="Approve", exact=True).click()
+    bulk_action(page, "Approve")
     expect(page.get_by_role("alert").first).to_contain_text("2 application(s) approved")
     for _username, planet in REVIEWED_APPLICATIONS:
         expect(page.locator("table.model-list tbody tr", has_text=planet)).to_contain_text(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.helpers import assert_accessible, expect, log_in
+from tests.browser.helpers import assert_accessible, bulk_action, expect, log_in
 
 PLANET = "TRAPPIST-1 e"  # pilot applied for it (tests/browser/server.py)
 NOT_FOUND_STATUS = r"status of 404"  # Chromium's console note on a page served with a 404
@@ -20,9 +20,7 @@ def _planet_row(page):
 
 def _with_selected(page, row, action: str) -> None:
     row.locator("input.action-checkbox").check()
-    page.get_by_role("button", name="With selected").or_(
-        page.get_by_role("link", name="With selected")).click()
-    page.get_by_role("link", name=action, exact=True).click()
+    bulk_action(page, action)
 
 
 def test_a_planet_with_applications_is_archived_not_deleted(page, new_page, watch):
