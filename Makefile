@@ -5,8 +5,9 @@ FLASK := $(BIN)/flask --app console
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_CONCURRENCY ?= 4
+JOB_WORKERS ?= 4
 
-.PHONY: run serve test lint screenshots clean bench loadtest
+.PHONY: run serve worker test lint screenshots clean bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,20 +22,28 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) seed
 	$(FLASK) ensure-admin
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@# A job worker (mails, large imports) beside the dev server, on the SQLite queue in
+	@# instance/; it stops with the server.
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 # The production profile: gunicorn on PostgreSQL (DATABASE_URL) and Redis (RATELIMIT_STORAGE_URI).
 # Every step sees .env and .flaskenv as the flask command does (Flask's own loader: the
 # environment wins over .env, .env over .flaskenv; FLASK_SKIP_DOTENV=1 skips them).
-serve: DOTENV := $(BIN)/python -c 'import os, sys; from flask.cli import load_dotenv; \
+serve worker: DOTENV := $(BIN)/python -c 'import os, sys; from flask.cli import load_dotenv; \
   from flask.helpers import get_load_dotenv; get_load_dotenv() and load_dotenv(); \
   os.execvp(sys.argv[1], sys.argv[1:])'
 serve: $(VENV)/.installed
-	@$(DOTENV) sh -c 'test -n "$$DATABASE_URL" && test -n "$$RATELIMIT_STORAGE_URI"' || { \
-	  echo "make serve needs DATABASE_URL and RATELIMIT_STORAGE_URI; see the README, Production." >&2; \
+	@$(DOTENV) sh -c 'test -n "$$DATABASE_URL" && test -n "$$RATELIMIT_STORAGE_URI" && test -n "$$JOB_QUEUE_URL"' || { \
+	  echo "make serve needs DATABASE_URL, RATELIMIT_STORAGE_URI and JOB_QUEUE_URL; see the README, Production." >&2; \
 	  exit 1; }
 	@$(DOTENV) $(FLASK) db upgrade
 	@$(DOTENV) $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'console:create_app()'
+
+# Job workers for the production profile: on any number of hosts, with the same settings as
+# make serve (JOB_QUEUE_URL names the Redis of the queue).
+worker: $(VENV)/.installed
+	@$(DOTENV) $(FLASK) worker --workers $(JOB_WORKERS)
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)

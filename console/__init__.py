@@ -62,6 +62,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 def register_extensions(app: Flask) -> None:
     from console.admin import init_admin
+    from console.jobs import init_jobs
     from console.mail import init_mail
     from console.security import register_security
 
@@ -70,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     init_mail(app)
+    init_jobs(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import csv
+import os
 import secrets
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from console.audit import Source
 from console.errors import sentence
-from console.planet_csv import csv_chunks, planet_batches, read_csv
+from console.jobs import run_worker
+from console.planet_csv import csv_chunks, planet_batches
+from console.planet_import import ImportProgress, ImportReport, ProgressCallback
 from console.services import accounts, api_tokens, planets, two_factor
 from models import Planet, Role, User, db
 from models.errors import DomainError
@@ -120,10 +124,26 @@ def ensure_admin_command(username: str, email: str) -> None:
     )
 
 
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def _progress_bar(length: int, label: str):
     """A progress bar on a terminal; silent when output goes to a file or a pipe."""
     return click.progressbar(length=length, label=label, file=sys.stderr,
-                             hidden=not sys.stderr.isatty())
+                             hidden=not _on_terminal())
+
+
+def _advance(bar) -> ProgressCallback:
+    """An import's progress callback that moves `bar` to where the import is."""
+    shown = 0
+
+    def advance(progress: ImportProgress) -> None:
+        nonlocal shown
+        bar.update(progress.done - shown)
+        shown = progress.done
+
+    return advance
 
 
 @click.command("seed")
@@ -140,10 +160,29 @@ def seed_command(synthetic: int | None) -> None:
         click.echo(f"Added {synthetic} synthetic planets.")
         return
     with _progress_bar(catalog_size(), "Planets catalog") as bar:
-        result = planets.seed_catalog(progress=bar.update)
+        result = planets.seed_catalog(progress=_advance(bar))
     if result.problems:
         _fail(f"The seed catalog has bad rows: {result.problems[0]}")
     click.echo(f"Catalog loaded: {result.created} added, {result.unchanged} already present.")
+
+
+def _echo_invalid_rows(report: ImportReport) -> None:
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    if (unlisted := report.invalid - len(report.invalid_rows)) > 0:
+        click.echo(f"... and {unlisted} more invalid row(s), not listed.", err=True)
+
+
+def _echo_plan(report: ImportReport) -> None:
+    """What a dry run found: each row to add, each row to update with its changes."""
+    for addition in report.additions:
+        click.echo(f"line {addition.line}: add {addition.name!r}")
+    for update in report.updates:
+        changes = ", ".join(f"{name} {before!r} -> {after!r}"
+                            for name, (before, after) in update.changes.items())
+        click.echo(f"line {update.line}: update {update.name!r}: {changes}")
+    if not report.complete:
+        click.echo(f"(The first {report.limit:,} rows of each kind are listed.)")
 
 
 @click.command("import-planets")
@@ -151,27 +190,45 @@ def seed_command(synthetic: int | None) -> None:
 @click.argument("csv_file", type=click.Path(dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Store the valid rows; report the rest.")
 @click.option("--update", is_flag=True, help="Update planets whose name is already stored.")
-def import_planets_command(csv_file: str, skip_invalid: bool, update: bool) -> None:
-    """Import planets from CSV; all or nothing unless --skip-invalid."""
+@click.option("--dry-run", is_flag=True,
+              help="Report the rows to add, to update and the invalid ones; store nothing.")
+def import_planets_command(csv_file: str, skip_invalid: bool, update: bool,
+                           dry_run: bool) -> None:
+    """Import planets from CSV, read as it goes; all or nothing unless --skip-invalid."""
     try:
-        with open(csv_file, newline="", encoding="utf-8-sig") as stream:
-            rows = list(read_csv(stream))
-        with _progress_bar(len(rows), "Importing") as bar:
-            result = planets.import_rows(rows, update=update, skip_invalid=skip_invalid,
-                                         progress=bar.update, via_detail=csv_file)
+        with open(csv_file, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            with _progress_bar(size, "Checking" if dry_run else "Importing") as bar:
+                report = planets.import_csv(stream, size=size, dry_run=dry_run, update=update,
+                                            skip_invalid=skip_invalid, progress=_advance(bar),
+                                            via_detail=csv_file)
     except OSError as error:
         _fail(f"Cannot read {csv_file}: {error.strerror}")
     except DomainError as error:
         _fail(f"{csv_file}: {error.message}; nothing was imported")
     except (ValueError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
         _fail(f"{csv_file}: {error}")
-    for problem in result.problems:
-        click.echo(str(problem), err=True)
-    if not result.stored:
-        _fail(f"{result.invalid_lines} invalid row(s); nothing was imported. "
+    _echo_invalid_rows(report)
+    if dry_run:
+        _echo_plan(report)
+        if report.invalid and not skip_invalid:
+            _fail(f"Dry run: {report.invalid} invalid row(s); importing this file would store "
+                  "nothing. Fix them, or use --skip-invalid to import the valid rows.")
+        click.echo(f"Dry run: {report.created} to add, {report.updated} to update, "
+                   f"{report.unchanged} unchanged, {report.invalid} invalid row(s) to skip; "
+                   "nothing was stored.")
+        return
+    if not report.stored:
+        _fail(f"{report.invalid} invalid row(s); nothing was imported. "
               "Fix them, or use --skip-invalid to import the valid rows.")
-    click.echo(f"Imported: {result.created} added, {result.updated} updated, "
-               f"{result.unchanged} unchanged, {result.invalid_lines} invalid row(s) skipped.")
+    click.echo(f"Imported: {report.created} added, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.invalid} invalid row(s) skipped.")
+
+
+def _counted(batches: Iterable[Sequence[object]], bar) -> Iterator[Sequence[object]]:
+    for batch in batches:
+        yield batch
+        bar.update(len(batch))
 
 
 @click.command("export-planets")
@@ -179,9 +236,11 @@ def import_planets_command(csv_file: str, skip_invalid: bool, update: bool) -> N
 @click.argument("csv_file", type=click.Path(dir_okay=False, writable=True))
 def export_planets_command(csv_file: str) -> None:
     """Write the whole catalog to CSV, streaming it in constant memory."""
+    total = db.session.scalar(select(func.count()).select_from(Planet))
     try:
-        with open(csv_file, "w", newline="", encoding="utf-8") as stream:
-            stream.writelines(csv_chunks(planet_batches()))
+        with open(csv_file, "w", newline="", encoding="utf-8") as stream, \
+                _progress_bar(total, "Exporting") as bar:
+            stream.writelines(csv_chunks(_counted(planet_batches(), bar)))
     except OSError as error:
         _fail(f"Cannot write {csv_file}: {error.strerror}")
     click.echo(f"Exported the catalog to {csv_file}.")
@@ -250,9 +309,20 @@ def reset_two_factor_command(username: str) -> None:
                "password alone and can turn it on again at /account/two-factor.")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--workers", default=2, show_default=True, help="Jobs run at once (threads).")
+def worker_command(workers: int) -> None:
+    """Run the jobs of the job queue (mails, large imports) until stopped."""
+    if workers < 1:
+        _fail("--workers needs at least 1.")
+    run_worker(current_app._get_current_object(), workers)
+
+
 def register_cli(app: Flask) -> None:
     for command in (create_user_command, set_role_command, deactivate_command,
                     ensure_admin_command, seed_command, import_planets_command,
                     export_planets_command, create_token_command, delete_planet_command,
-                    archive_planet_command, reset_two_factor_command, set_password_command):
+                    archive_planet_command, reset_two_factor_command, set_password_command,
+                    worker_command):
         app.cli.add_command(command)

@@ -158,6 +158,19 @@ def _staff_two_factor(production: bool) -> str:
     return raw
 
 
+def _job_queue_url(production: bool) -> str:
+    """Where the job queue lives: Redis (redis://...) in production, where workers run on
+    several hosts; by default a SQLite file in instance/ (sqlite:///path names another)."""
+    url = os.environ.get("JOB_QUEUE_URL", "").strip()
+    if production and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError("JOB_QUEUE_URL must name the Redis server of the job queue "
+                                 "when CONSOLE_ENV=production, e.g. redis://cache:6379/1.")
+    if url and not url.startswith(("redis://", "rediss://", "unix://", "sqlite:///")):
+        raise ConfigurationError(f"JOB_QUEUE_URL must start with redis:// or sqlite:///, "
+                                 f"not {url!r}.")
+    return url
+
+
 def settings_from_environment(instance_path: Path) -> dict[str, object]:
     """Return the Flask config for this process, read from the environment."""
     production = os.environ.get("CONSOLE_ENV", "development").strip().lower() == "production"
@@ -201,4 +214,9 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "TRUSTED_PROXY_HOPS": _int_env("TRUSTED_PROXY_HOPS", 0, minimum=0),
         "TRUSTED_HOSTS": _trusted_hosts(production),
         **_mail_settings(production),
+        "JOB_QUEUE_URL": _job_queue_url(production),
+        "JOB_QUEUE_NAME": os.environ.get("JOB_QUEUE_NAME", "").strip() or "console",
+        "JOB_RETRIES": _int_env("JOB_RETRIES", 5, minimum=1),  # tries before a job fails
+        # A running job whose worker gives no sign of life for this long is run again.
+        "JOB_LEASE_SECONDS": _int_env("JOB_LEASE_SECONDS", 60, minimum=1),
     }

@@ -4,8 +4,10 @@ Over SMTP when MAIL_SERVER is set (console/config.py). Without it, the developme
 each message is written to the app's instance/mail/ as an .eml file (any mail program opens
 it) and the log names the file, so every mail flow works on a machine with no mail server.
 
-Sending happens in the request for now, and it never breaks the request: a mail server that
-refuses or cannot be reached is logged, without any secret, and send() answers False.
+send() renders the message in the request (its links need the request's host) and hands it
+to the job queue (console/jobs.py) in the request's transaction; a worker delivers it, so a
+slow or failing mail server never holds up or breaks the request: delivery is retried with
+backoff, and the message leaves the job's record once delivered (a reset link is a secret).
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from flask_mailman import EmailMessage, EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
 
 from console.extensions import mail
+from console.services import jobs
+from models import Job, db
 
 logger = logging.getLogger("console.mail")
 
 # Flask-Mailman imports a backend by its dotted name (flask_mailman.Mail.import_backend): a
 # class name ending in "EmailBackend" is taken from the module before it.
 EML_FILE_BACKEND = "console.mail.EmlFileEmailBackend"
+MAIL_JOB = "mail"
 
 
 class EmlFileEmailBackend(BaseEmailBackend):
@@ -66,19 +71,28 @@ def _reason(error: OSError) -> str:
     return type(error).__name__ + (f" ({code})" if code else "")
 
 
-def send(template: str, to: str, subject: str, **context: Any) -> bool:
-    """Send templates/mail/<template>.txt and .html, rendered with `context`, to `to`.
+def send(template: str, to: str, subject: str, **context: Any) -> None:
+    """Send templates/mail/<template>.txt and .html, rendered with `context`, to `to`: a mail
+    job, committed at once (nobody learns from the answer whether a mail went out)."""
+    jobs.enqueue(MAIL_JOB, {
+        "template": template, "to": to, "subject": subject,
+        "text": render_template(f"mail/{template}.txt", **context),
+        "html": render_template(f"mail/{template}.html", **context),
+    }, title=f"Mail \"{subject}\" to {to}")
+    db.session.commit()
 
-    False when the mail server refuses or cannot be reached; that is logged, and the caller's
-    answer must not change (nobody learns from it whether a mail went out)."""
-    message = EmailMultiAlternatives(
-        subject, render_template(f"mail/{template}.txt", **context), to=[to],
-        headers={"Auto-Submitted": "auto-generated"})
-    message.attach_alternative(render_template(f"mail/{template}.html", **context),
-                               "text/html")
+
+@jobs.handler(MAIL_JOB)
+def deliver(job: Job) -> dict[str, Any]:
+    """Hand a mail job's message to the mail server; an error (smtplib's, a refused connection,
+    TLS) fails this try and the job is tried again later."""
+    payload = job.payload
+    message = EmailMultiAlternatives(payload["subject"], payload["text"], to=[payload["to"]],
+                                     headers={"Auto-Submitted": "auto-generated"})
+    message.attach_alternative(payload["html"], "text/html")
     try:
         message.send()
-    except OSError as error:  # smtplib's errors, refused connections and TLS failures alike
-        logger.error("The %s mail was not sent: %s", template, _reason(error))
-        return False
-    return True
+    except OSError as error:
+        logger.error("The %s mail was not sent: %s", payload["template"], _reason(error))
+        raise
+    return {"to": payload["to"], "template": payload["template"]}

@@ -9,7 +9,7 @@ again, so an export read back by the import gives the same values.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -20,6 +20,7 @@ from models.errors import DomainError
 from models.planets import PLANET_FIELDS, clean_planet
 
 CSV_COLUMNS = [f.name for f in PLANET_FIELDS]
+_CSV_FIELDS = frozenset(CSV_COLUMNS)
 TEXT_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "text"}
 CHOICE_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "choice"}
 FLOAT_COLUMNS = {f.name for f in PLANET_FIELDS if f.kind == "float"}
@@ -57,35 +58,16 @@ def unguarded(cell: str | None) -> str | None:
     return cell[1:] if cell and cell.startswith(GUARD) else cell
 
 
-def validate_rows(
-    rows: Iterable[tuple[int, dict[str, str]]],
-) -> tuple[list[tuple[int, dict[str, Any]]], list[RowProblem]]:
-    """Clean every row; report each bad row, including names repeated within the file."""
-    valid: list[tuple[int, dict[str, Any]]] = []
-    problems: list[RowProblem] = []
-    first_line_of: dict[str, int] = {}
-    for line, row in rows:
-        if None in row:
-            problems.append(RowProblem(line, "row", "has more cells than the header"))
-            continue
-        try:
-            clean = clean_planet({k: v for k, v in row.items() if k in CSV_COLUMNS})
-        except DomainError as error:
-            problems.extend(
-                RowProblem(line, name, message)
-                for name, messages in error.fields.items()
-                for message in messages
-            )
-            continue
-        key = clean["name"].lower()
-        if key in first_line_of:
-            problems.append(
-                RowProblem(line, "name", f"repeats the name on line {first_line_of[key]}")
-            )
-            continue
-        first_line_of[key] = line
-        valid.append((line, clean))
-    return valid, problems
+def clean_row(row: Mapping[str | None, Any]) -> dict[str, Any]:
+    """One CSV row cleaned by the planet schema; raises DomainError naming every bad field
+    ("row" for cells beyond the header)."""
+    if None in row:
+        raise DomainError.about("row", "has more cells than the header")
+    return clean_planet({key: value for key, value in row.items() if key in _CSV_FIELDS})
+
+
+def repeated_name_message(first_line: int) -> str:
+    return f"repeats the name on line {first_line}"
 
 
 def spreadsheet_safe(column: ColumnElement[str]) -> ColumnElement[str]:

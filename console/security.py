@@ -39,6 +39,7 @@ class Permission(StrEnum):
     USERS_READ = "users.read"
     USERS_WRITE = "users.write"  # create, edit, delete, role, password, deactivate
     AUDIT_READ = "audit.read"
+    JOBS = "jobs"  # the Jobs view: list, retry
 
 
 _STAFF = {Permission.CONSOLE, Permission.PLANETS_READ, Permission.APPLICATIONS_READ,
@@ -49,7 +50,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MEMBER: frozenset(),
     Role.VIEWER: frozenset(_STAFF),
     Role.EDITOR: frozenset(_EDITOR),
-    Role.ADMIN: frozenset(_EDITOR | {Permission.USERS_WRITE, Permission.AUDIT_READ}),
+    Role.ADMIN: frozenset(_EDITOR | {Permission.USERS_WRITE, Permission.AUDIT_READ,
+                                     Permission.JOBS}),
 }
 
 

@@ -62,12 +62,14 @@ def sort_indexes(*columns: Any) -> None:
 from models.api_tokens import ApiToken  # noqa: E402
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
+from models.jobs import Job, JobState  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
 from models.sessions import RecoveryCode, UserSession  # noqa: E402
 from models.users import Role, User  # noqa: E402
 
 __all__ = [
     "MAX_ID",
-    "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "MissionApplication",
+    "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "Job", "JobState",
+    "MissionApplication",
     "Planet", "PlanetType", "RecoveryCode", "Role", "User", "UserSession", "db",
 ]

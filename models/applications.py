@@ -21,6 +21,8 @@ from models.users import User
 
 MAX_MOTIVATION_LENGTH = 2000
 MAX_REVIEW_NOTE_LENGTH = 2000
+# Who decided, as members read it (their dashboard, their mails): the role, never a username.
+REVIEWERS = "the mission office"
 
 
 class ApplicationStatus(StrEnum):

@@ -10,6 +10,7 @@ an impossible planet.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -254,11 +255,14 @@ PLANET_FIELDS: tuple[PlanetField, ...] = (
 FIELDS_BY_NAME = {field.name: field for field in PLANET_FIELDS}
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")  # below space, but tab and newline
+
+
 def _clean_text(field: PlanetField, value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError("must be text")
     value = value.strip()
-    if any(ord(char) < 32 and char not in "\n\t" for char in value):
+    if _CONTROL_CHARACTERS.search(value):
         raise ValueError("must not contain control characters")
     if not value.isascii() and any(0xD800 <= ord(char) <= 0xDFFF for char in value):
         raise ValueError("must be valid Unicode text")  # lone surrogates cannot be stored

@@ -30,7 +30,8 @@ ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_
                         "TWO_FACTOR_RATE_LIMIT", "RESET_RATE_LIMIT", "CONFIRM_RATE_LIMIT",
                         "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL",
                         "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "MAIL_TIMEOUT",
-                        "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS")
+                        "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS", "JOB_QUEUE_URL",
+                        "JOB_QUEUE_NAME", "JOB_RETRIES", "JOB_LEASE_SECONDS")
 
 
 @pytest.fixture(scope="session")
@@ -118,12 +119,24 @@ def app(database_url: str, app_config: dict, tmp_path, template_cache,
         overrides.update(request.getfixturevalue("mailbox").settings)
     app = create_app(_test_config(database_url, **overrides), instance_path=str(tmp_path))
     app.jinja_env.bytecode_cache = template_cache
+    app.test_client_class = WorkingClient
     yield app
     with app.app_context():
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
         db.engine.dispose()
+
+
+class WorkingClient(FlaskClient):
+    """A test client with a job worker at hand: after each request, the jobs it queued (its
+    mails) run, as a worker would run them just after (the job queue's own tests use
+    JobQueue.run_pending or real worker processes)."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        self.application.extensions["job_queue"].run_pending()
+        return response
 
 
 @pytest.fixture

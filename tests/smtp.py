@@ -57,8 +57,8 @@ class SmtpServer:
 
 
 @contextmanager
-def running_smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
+def running_smtp_server(kind: type[SmtpServer] = SmtpServer) -> Iterator[SmtpServer]:
+    server = kind(free_port())
     controller = Controller(server, hostname="127.0.0.1", port=server.port,
                             server_hostname="localhost")
     controller.start()

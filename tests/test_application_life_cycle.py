@@ -91,6 +91,41 @@ def test_only_reviewers_review_and_only_the_applicant_withdraws(app, people):
         assert db.session.get(MissionApplication, application.id).status == "pending"
 
 
+@pytest.mark.parametrize(
+    ("status", "note", "message"),
+    [
+        (S.REJECTED, "", "Say why, for the applicant."),
+        (S.REJECTED, " \n\t ", "Say why, for the applicant."),
+        (S.APPROVED, "x" * 2001, "Use at most 2000 characters."),
+        (S.REJECTED, "x" * 2001, "Use at most 2000 characters."),
+    ],
+    ids=["reject without note", "reject with blank note", "long approval", "long rejection"],
+)
+def test_a_review_note_the_rules_refuse_stores_nothing(app, people, status, note, message):
+    member, reviewer, _, planet = people
+    with app.app_context():
+        application = _submit(member, planet)
+        with pytest.raises(DomainError, match=message) as refused:
+            applications.review([application], db.session.get(User, reviewer), status, note)
+        assert refused.value.fields == {"review_note": [message]}
+        db.session.expire_all()
+        assert db.session.get(MissionApplication, application.id).status == "pending"
+        assert [a for a, _, _ in _actions(application.id)] == ["application.submit"]
+
+
+def test_an_approval_needs_no_note_and_a_note_is_stored_stripped(app, people):
+    member, reviewer, _, planet = people
+    with app.app_context():
+        first = _submit(member, planet)
+        assert applications.review([first], db.session.get(User, reviewer), S.APPROVED) == (1, 0)
+        assert first.review_note == ""
+        second = applications.submit(db.session.get(User, member),
+                                     db.session.get(Planet, planet), "Again.")
+        applications.review([second], db.session.get(User, reviewer), S.APPROVED,
+                            "  Pack light.\n")
+        assert second.review_note == "Pack light."
+
+
 @pytest.mark.parametrize("change", [
     {"status": "approved"},  # decided, but no time of the decision
     {"reviewed_at": "2026-01-01 00:00:00"},  # a review time on an undecided application
@@ -117,7 +152,8 @@ def test_two_reviews_of_one_application_store_one_decision(app, people):
         seen_by_first = db.session.get(MissionApplication, application_id)
         with app.app_context():  # a second request, with a session of its own
             seen_by_second = db.session.get(MissionApplication, application_id)
-            applications.review([seen_by_second], db.session.get(User, reviewer), S.REJECTED)
+            applications.review([seen_by_second], db.session.get(User, reviewer), S.REJECTED,
+                                "Not this time.")
         with pytest.raises(DomainError, match="changed or deleted by someone else") as refused:
             applications.review([seen_by_first], db.session.get(User, reviewer), S.APPROVED)
         assert refused.value.kind is Refusal.CONFLICT

@@ -39,6 +39,7 @@ def test_production_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache.internal:6379/0")
     monkeypatch.setenv("TRUSTED_HOSTS", "console.example.org, Console.Example.net")
     monkeypatch.setenv("MAIL_SERVER", "smtp.example.org")
+    monkeypatch.setenv("JOB_QUEUE_URL", "redis://cache.internal:6379/1")
     monkeypatch.setenv("MAIL_DEFAULT_SENDER", "Console <no-reply@example.org>")
     config = create_app(instance_path=str(tmp_path)).config
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]

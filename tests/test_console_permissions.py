@@ -81,6 +81,8 @@ def _expected_status(view: str, operation: str, actor: str) -> int:
         return 302  # to the login page
     if not _allowed_by_hand(view, operation, actor):
         return 403
+    if (view, operation) == ("application", "action POST"):
+        return 200  # the confirmation page with the note; the decision posts to review/
     return 302 if operation.endswith("POST") else 200
 
 
@@ -171,6 +173,26 @@ def test_console_permission_matrix(app, make_user, records, view, operation, act
         assert b"You do not have permission" in response.data
 
 
+# The decision endpoint of applications (approve or reject, with a note): editors and admins.
+REVIEW_STATUS = {"anonymous": 302, "inactive admin": 302, "member": 403, "viewer": 403,
+                 "editor": 302, "admin": 302}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_application_review_endpoint_by_actor(app, make_user, records, actor):
+    client = _client_for(app, make_user, actor)
+    response = client.post("/admin/application/review/", data={
+        "id": records["application"], "decision": "reject", "review_note": "Not now."})
+    assert response.status_code == REVIEW_STATUS[actor]
+    allowed = actor in RANK and _allowed_by_hand("application", "action POST", actor)
+    if actor in ("anonymous", "inactive admin"):
+        assert urlsplit(response.location).path == "/login"
+    with app.app_context():
+        status = db.session.scalar(select(MissionApplication.status))
+    assert status == ("rejected" if allowed else "pending")
+    assert client.get("/admin/application/review/").status_code in (302, 405)  # POST only
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 def test_console_home_by_actor(app, make_user, actor):
     client = _client_for(app, make_user, actor)
@@ -183,6 +205,10 @@ def test_allowed_posts_really_change_records(app, make_user, records):
     _request(client, "planet", "new POST", 0)
     _request(client, "user", "action POST", records["user"])
     _request(client, "application", "action POST", records["application"])
+    with app.app_context():
+        assert db.session.scalar(select(MissionApplication.status)) == "pending"  # confirm first
+    client.post("/admin/application/review/", data={"id": records["application"],
+                                                    "decision": "approve"})
     with app.app_context():
         assert Planet.find_by_name("New World b") is not None
         assert db.session.get(User, records["user"]).is_active is False

@@ -31,8 +31,12 @@ def _statuses(app):
 
 def test_bulk_approve_records_reviewer_and_audits(login_as, applications, app):
     client, editor = login_as("editor", username="eddie")
-    response = client.post("/admin/application/action/", data={
-        "action": "approve", "rowid": [str(i) for i in applications[:2]]}, follow_redirects=True)
+    confirmation = client.post("/admin/application/action/", data={
+        "action": "approve", "rowid": [str(i) for i in applications[:2]]})
+    assert "Approve 2 applications</button>" in confirmation.get_data(as_text=True)
+    assert _statuses(app)[applications[0]] == ("pending", None)  # nothing until confirmed
+    response = client.post("/admin/application/review/", data={
+        "decision": "approve", "id": [str(i) for i in applications[:2]]}, follow_redirects=True)
     assert "2 application(s) approved." in response.get_data(as_text=True)
     statuses = _statuses(app)
     assert statuses[applications[0]] == ("approved", editor.id)
@@ -45,10 +49,10 @@ def test_bulk_approve_records_reviewer_and_audits(login_as, applications, app):
 
 def test_review_leaves_decided_applications_unchanged(login_as, applications, app):
     client, editor = login_as("editor")
-    client.post("/admin/application/action/", data={"action": "reject",
-                                                    "rowid": [str(applications[0])]})
-    response = client.post("/admin/application/action/", data={
-        "action": "approve", "rowid": [str(i) for i in applications]}, follow_redirects=True)
+    client.post("/admin/application/review/", data={
+        "decision": "reject", "id": [str(applications[0])], "review_note": "Not now."})
+    response = client.post("/admin/application/review/", data={
+        "decision": "approve", "id": [str(i) for i in applications]}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "2 application(s) approved." in page
     assert "1 application(s) were no longer pending and were left unchanged." in page

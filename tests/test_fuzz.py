@@ -234,6 +234,9 @@ class PageParser(HTMLParser):
                 self._select[2] = a.get("value", "")
         elif tag == "textarea" and name:
             self._textarea = [name, ""]
+        elif tag == "button" and name and a.get("type", "submit") == "submit" and not any(
+                k == name for k, _ in form.fields):
+            form.fields.append((name, a.get("value", "")))  # the first, as if it were pressed
 
     def handle_data(self, data: str) -> None:
         if self._textarea is not None:

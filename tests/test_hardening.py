@@ -218,6 +218,7 @@ def _production_app(tmp_path, monkeypatch, database_url: str) -> Flask:
     for name, value in {"CONSOLE_ENV": "production", "TRUSTED_HOSTS": "console.example.org",
                         "SECRET_KEY": "9f8Kq2LmZx4Rv7Tn1Wb6Yc3Hd5Je0Ua-PqXs",
                         "MAIL_SERVER": "smtp.example.org",
+                        "JOB_QUEUE_URL": "redis://cache.internal:6379/1",
                         "MAIL_DEFAULT_SENDER": "Console <no-reply@example.org>"}.items():
         monkeypatch.setenv(name, value)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url}, instance_path=str(tmp_path))

@@ -127,10 +127,13 @@ def test_a_dead_mail_server_does_not_break_an_email_change(login_as, app):
         ({"MAIL_PORT": "smtp"}, "MAIL_PORT must be a whole number"),
         ({"MAIL_PORT": "70000"}, "MAIL_PORT must be at most 65535"),
         ({"CONSOLE_ENV": "production", "SECRET_KEY": "9f8Kq2LmZx4Rv7Tn1Wb6Yc3Hd5Je0Ua-Pq",
-          "TRUSTED_HOSTS": "console.example.org", "MAIL_SERVER": "smtp.example.org"},
+          "TRUSTED_HOSTS": "console.example.org", "MAIL_SERVER": "smtp.example.org",
+          "JOB_QUEUE_URL": "redis://cache.internal:6379/1"},
          "MAIL_DEFAULT_SENDER must be set"),
         ({"CONSOLE_ENV": "production", "SECRET_KEY": "9f8Kq2LmZx4Rv7Tn1Wb6Yc3Hd5Je0Ua-Pq",
-          "TRUSTED_HOSTS": "console.example.org"}, "MAIL_SERVER must name the SMTP server"),
+          "TRUSTED_HOSTS": "console.example.org",
+          "JOB_QUEUE_URL": "redis://cache.internal:6379/1"},
+         "MAIL_SERVER must name the SMTP server"),
     ],
 )
 def test_bad_mail_settings_stop_the_start(tmp_path, monkeypatch, environment, message):

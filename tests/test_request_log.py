@@ -186,9 +186,11 @@ def test_make_serve_reads_env_and_flaskenv_and_logs_one_json_object_per_request(
     database the rest of the suite uses): the migrations, the check and gunicorn all see it."""
     database = tmp_path / "served.db"
     # .env beats .flaskenv, the environment beats both (as for the flask command); the check
-    # of make serve must find DATABASE_URL in .env and RATELIMIT_STORAGE_URI in .flaskenv.
+    # of make serve must find DATABASE_URL in .env, RATELIMIT_STORAGE_URI and JOB_QUEUE_URL in
+    # .flaskenv.
     (tmp_path / ".flaskenv").write_text(
-        "RATELIMIT_STORAGE_URI=memory://\nTRUSTED_PROXY_HOPS=0\nAPI_RATE_LIMIT=2 per minute\n")
+        "RATELIMIT_STORAGE_URI=memory://\nTRUSTED_PROXY_HOPS=0\nAPI_RATE_LIMIT=2 per minute\n"
+        f"JOB_QUEUE_URL=sqlite:///{tmp_path / 'jobs.sqlite3'}\n")
     (tmp_path / ".env").write_text(
         f"DATABASE_URL=sqlite:///{database}\n"
         "SECRET_KEY=env-file-secret-key-0123456789-abcdefghij\n"
@@ -224,7 +226,8 @@ def test_make_serve_refuses_to_start_without_the_rate_limit_storage(tmp_path):
         assert process.wait(timeout=START_TIMEOUT) != 0
     finally:
         _stop(process)
-    assert "make serve needs DATABASE_URL and RATELIMIT_STORAGE_URI" in log.read_text()
+    assert ("make serve needs DATABASE_URL, RATELIMIT_STORAGE_URI and JOB_QUEUE_URL"
+            in log.read_text())
     assert not (tmp_path / "never.db").exists()
 
 

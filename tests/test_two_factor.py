@@ -522,6 +522,7 @@ def test_staff_two_factor_is_required_in_production_and_optional_in_development(
     production = _settings(tmp_path, monkeypatch, CONSOLE_ENV="production",
                            SECRET_KEY="Zq8v-Lx3!pW0_rT7yN4m&Kd9sB2jH6fGc1Ve5uQa",
                            TRUSTED_HOSTS="console.example.org", MAIL_SERVER="smtp.example.org",
+                           JOB_QUEUE_URL="redis://cache.internal:6379/1",
                            MAIL_DEFAULT_SENDER="Console <no-reply@example.org>")
     assert production["STAFF_TWO_FACTOR"] == "required"
     monkeypatch.setenv("STAFF_TWO_FACTOR", "Optional")

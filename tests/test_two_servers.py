@@ -27,7 +27,7 @@ START_TIMEOUT = 30
 TIMEOUT = 10
 
 
-def _server_environment(database_url: str) -> dict[str, str]:
+def _server_environment(database_url: str, smtp_port: int) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_SETTINGS}
     return {
         **inherited,
@@ -37,6 +37,10 @@ def _server_environment(database_url: str) -> dict[str, str]:
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # counters of this run only
         "LOGIN_RATE_LIMIT": "5 per minute",
+        "JOB_QUEUE_URL": REDIS_URL,
+        "JOB_QUEUE_NAME": f"test-{uuid.uuid4().hex}",  # the jobs of this run only
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
     }
 
 
@@ -65,8 +69,10 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def servers(database_url: str, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """The base URLs of two gunicorn servers of the console, sharing everything but memory.
+def servers(database_url: str, tmp_path_factory, smtp_server) -> Iterator[tuple[str, str]]:
+    """The base URLs of two gunicorn servers of the console, sharing everything but memory,
+    and a job worker in a process of its own, all on one Redis; mail goes to the tests' SMTP
+    server.
 
     Tests take the `app` fixture too, which empties the tables after each test."""
     if not database_url.startswith("postgresql"):
@@ -75,7 +81,7 @@ def servers(database_url: str, tmp_path_factory) -> Iterator[tuple[str, str]]:
         redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
     except redis.RedisError:
         pytest.skip("two app servers need Redis answering at 127.0.0.1:6379")
-    environment = _server_environment(database_url)
+    environment = _server_environment(database_url, smtp_server.port)
     processes: list[subprocess.Popen] = []
     try:
         started = []
@@ -90,6 +96,10 @@ def servers(database_url: str, tmp_path_factory) -> Iterator[tuple[str, str]]:
             started.append((f"http://127.0.0.1:{port}", log))
         for process, (base, log) in zip(processes, started, strict=True):
             _wait_until_serving(process, base, log)
+        with (tmp_path_factory.mktemp("servers") / "worker.log").open("w") as stream:
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "console", "worker"],
+                cwd=PROJECT_ROOT, env=environment, stdout=stream, stderr=stream))
         yield started[0][0], started[1][0]
     finally:
         for process in processes:
@@ -131,6 +141,18 @@ def test_a_logout_on_one_server_ends_the_session_on_the_other(servers, app, make
     for base in (a, b):
         assert copy.get(f"{base}/account", timeout=TIMEOUT,
                         allow_redirects=False).status_code == 302
+
+
+def test_a_mail_queued_through_one_server_is_sent_by_the_worker(servers, app, make_user,
+                                                                mailbox):
+    a, _ = servers
+    make_user("ada")
+    browser = requests.Session()
+    response = browser.post(f"{a}/forgot-password", timeout=TIMEOUT, data={
+        "csrf_token": _csrf(browser, f"{a}/forgot-password"), "email": "ada@example.com"})
+    assert response.status_code == 200 and "Check your inbox" in response.text
+    message = mailbox.wait_for("ada@example.com", "Reset your password")
+    assert f"{a}/reset-password?token=" in message.get_body(("plain",)).get_content()
 
 
 def test_a_planet_created_through_one_server_is_served_by_the_other(servers, make_user,

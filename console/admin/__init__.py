@@ -11,11 +11,12 @@ from console.admin.assets import static_url
 from console.admin.audit_log import AuditView
 from console.admin.dashboard import ConsoleIndexView
 from console.admin.history import HISTORY_VIEWS
+from console.admin.jobs import JobView
 from console.admin.planets import PlanetView
 from console.admin.tokens import TokenView
 from console.admin.users import UserView
 from console.security import csp_nonce
-from models import ApiToken, AuditEvent, MissionApplication, Planet, User, db
+from models import ApiToken, AuditEvent, Job, MissionApplication, Planet, User, db
 
 
 def init_admin(app: Flask) -> Admin:
@@ -33,6 +34,7 @@ def init_admin(app: Flask) -> Admin:
                                    endpoint="application"))
     admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="token"))
     admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="audit"))
+    admin.add_view(JobView(Job, db, name="Jobs", endpoint="job"))
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["history_views"] = HISTORY_VIEWS
     return admin

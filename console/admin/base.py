@@ -68,6 +68,7 @@ ENDPOINT_ABILITIES = {
     "history_view": "can_view_history",
     "revert_view": "can_revert",
     "restore_view": "can_restore",
+    "review_view": "can_review",  # ApplicationView's approve and reject
 }
 
 

@@ -93,34 +93,34 @@ def _hours(age: timedelta) -> int:
     return int(age.total_seconds() // 3600)
 
 
-def send_password_reset(user: User) -> bool:
+def send_password_reset(user: User) -> None:
     if not user.is_active:
-        return False
-    return mail.send("password_reset", user.email, "Reset your password", user=user,
+        return
+    mail.send("password_reset", user.email, "Reset your password", user=user,
                      link=_link("auth.reset_password", user, RESET))
 
 
-def send_confirmation(user: User) -> bool:
+def send_confirmation(user: User) -> None:
     if not user.is_active:
-        return False
-    return mail.send("confirm_email", user.email, "Confirm your email address", user=user,
+        return
+    mail.send("confirm_email", user.email, "Confirm your email address", user=user,
                      link=_link("auth.confirm_email", user, CONFIRM),
                      hours=_hours(CONFIRM_MAX_AGE))
 
 
-def send_registration_attempt(user: User) -> bool:
+def send_registration_attempt(user: User) -> None:
     """To the owner of an address somebody tried to register again: log in, or reset."""
     if not user.is_active:
-        return False
-    return mail.send("registration_attempt", user.email,
+        return
+    mail.send("registration_attempt", user.email,
                      "Someone tried to register with your email address", user=user,
                      link=_link("auth.reset_password", user, RESET),
                      login_url=url_for("auth.login", _external=True))
 
 
-def send_lockout_notice(user: User) -> bool:
+def send_lockout_notice(user: User) -> None:
     """To the owner of an account whose logins are paused after repeated failures."""
     if not user.is_active:
-        return False
-    return mail.send("login_lockout", user.email, "Failed logins to your account", user=user,
+        return
+    mail.send("login_lockout", user.email, "Failed logins to your account", user=user,
                      link=_link("auth.reset_password", user, RESET))

@@ -1,6 +1,8 @@
 """Every write of mission applications: a member submits and withdraws, reviewers approve or
 reject. The life cycle is models.applications.TRANSITIONS; who may make each transition is
-decided here; each step is audited in the transaction that stores it.
+decided here; each step is audited in the transaction that stores it. Once a step has committed,
+the applicant is told (console/notifications.py): a receipt of a submission, the decision of a
+review.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from console import audit
+from console import audit, notifications
 from console.audit import Source
 from console.security import Permission, can
 from console.services.transaction import committed
@@ -21,6 +23,8 @@ from models.applications import (
     Transition,
 )
 from models.errors import DomainError, Refusal
+
+REJECTION_NEEDS_A_NOTE = "Say why, for the applicant."
 
 
 def _review_values(application: MissionApplication) -> dict[str, Any]:
@@ -66,6 +70,7 @@ def submit(applicant: User, planet: Planet, motivation: str, *,
         audit.record("application.submit", application, actor=applicant, via=via,
                      changes=audit.diff({}, {"planet": planet.name, "motivation": motivation,
                                              "status": ApplicationStatus.PENDING.value}))
+    notifications.application_received(application.id)
     return application
 
 
@@ -92,13 +97,16 @@ def withdraw(application: MissionApplication, applicant: User, *,
 def review(applications: Sequence[MissionApplication], reviewer: User,
            status: ApplicationStatus, note: str = "", *,
            via: str = Source.CONSOLE) -> tuple[int, int]:
-    """Approve or reject the pending ones of `applications`, all in one transaction; returns
-    (decided, skipped) where skipped were no longer pending."""
+    """Approve or reject the pending ones of `applications` with one note for all (the
+    applicant reads it; a rejection needs one), all in one transaction; returns (decided,
+    skipped) where skipped were no longer pending. Each applicant is told once it committed."""
     if not can(Permission.APPLICATIONS_REVIEW, reviewer):
         raise DomainError.about("status", "Only reviewers may approve or reject applications.")
     if status not in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
         raise DomainError.about("status", "A review approves or rejects.")
     note = note.strip()
+    if status == ApplicationStatus.REJECTED and not note:
+        raise DomainError.about("review_note", REJECTION_NEEDS_A_NOTE)
     if len(note) > MAX_REVIEW_NOTE_LENGTH:
         raise DomainError.about("review_note", f"Use at most {MAX_REVIEW_NOTE_LENGTH} characters.")
     pending = [a for a in applications if a.transition_to(status) is Transition.REVIEW]
@@ -112,4 +120,6 @@ def review(applications: Sequence[MissionApplication], reviewer: User,
             audit.record(f"application.{'approve' if status == 'approved' else 'reject'}",
                          application, actor=reviewer, via=via,
                          changes=audit.diff(before, _review_values(application)))
+    for application in pending:
+        notifications.application_decided(application.id)
     return len(pending), len(applications) - len(pending)

@@ -6,17 +6,25 @@ these functions; each change is audited, field by field, in the transaction that
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
-from typing import Any
+from itertools import chain, islice
+from operator import itemgetter
+from typing import IO, Any
 
-from sqlalchemy import String, func, literal, select, text
+from sqlalchemy import func, select, text
 
 from console import audit
 from console.audit import Source
 from console.history import RevertField, revert_fields_of
-from console.planet_csv import RowProblem, read_csv, validate_rows
+from console.planet_csv import clean_row, read_csv, repeated_name_message
+from console.planet_import import (
+    ByteCount,
+    ImportProgress,
+    ImportReport,
+    ProgressCallback,
+    SeenNames,
+)
 from console.services.transaction import committed
 from models import ApplicationStatus, AuditEvent, MissionApplication, Planet, db
 from models.errors import DomainError, Refusal
@@ -25,7 +33,8 @@ from seed import CATALOG_FILE
 from seed.synthetic import COLUMNS, next_number, synthetic_rows
 
 AUDITED_FIELDS = tuple(f.name for f in PLANET_FIELDS)
-IMPORT_BATCH_SIZE = 500
+IMPORT_COLUMNS = (*AUDITED_FIELDS, "created_at", "updated_at")  # the rest: server defaults
+IMPORT_BATCH_SIZE = 500  # at most 2,000: one SELECT lowers a batch's names, a column each
 Progress = Callable[[int], None]
 
 
@@ -194,71 +203,234 @@ def restore(event: AuditEvent, *, actor: Any = None, via: str) -> Planet:
 
 
 @dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[RowProblem] = field(default_factory=list)
-    stored: bool = False
+class _Stored:
+    """A planet of the catalog that a row names: its id and audited values, and the planet
+    itself when the import is to change it."""
 
-    @property
-    def invalid_lines(self) -> int:
-        return len({problem.line for problem in self.problems})
+    id: int
+    values: dict[str, Any]
+    planet: Planet | None = None
 
 
-def _existing_by_name(names: list[str]) -> dict[str, Planet]:
-    """{name: the stored planet of that name ignoring case}, where "ignoring case" is what the
-    database's lower() says (the unique index's), not Python's: they differ beyond ASCII."""
-    lowered = [func.lower(literal(name, String)) for name in names]
-    keys = dict(zip(names, db.session.execute(select(*lowered)).one(), strict=True))
-    stored = db.session.execute(select(Planet, func.lower(Planet.name))
-                                .where(func.lower(Planet.name).in_(lowered))).all()
-    by_key = {key: planet for planet, key in stored}
-    return {name: by_key[key] for name, key in keys.items() if key in by_key}
+def _lowered(names: Sequence[str]) -> list[str]:
+    """Each name as the database's lower() makes it: "the same name ignoring case" is what the
+    unique index on lower(name) says, not Python's str.lower() (they differ beyond ASCII)."""
+    marker = _marker(db.session.get_bind().dialect)
+    query = "SELECT " + ", ".join([f"lower(CAST({marker} AS TEXT))"] * len(names))
+    return list(db.session.connection().exec_driver_sql(query, tuple(names)).one())
 
 
-def import_rows(rows: Iterable[tuple[int, dict[str, str]]], *, update: bool = False,
-                skip_invalid: bool = False, progress: Progress | None = None, actor: Any = None,
-                via_detail: str = "") -> ImportResult:
-    """Store valid CSV rows in one transaction: all or nothing unless `skip_invalid`; each
-    planet created or changed is audited on its own.
+def _stored_by_key(keys: Sequence[str], *, load: bool) -> dict[str, _Stored]:
+    """{key: the stored planet whose lower(name) is key}; `load` the planets themselves (to
+    change them), else only their values, which is several times cheaper."""
+    key = func.lower(Planet.name)
+    if load:
+        loaded = db.session.execute(select(Planet, key).where(key.in_(keys))).all()
+        return {name: _Stored(planet.id, _values(planet), planet) for planet, name in loaded}
+    columns = [Planet.__table__.c[name] for name in AUDITED_FIELDS]
+    rows = db.session.execute(select(Planet.id, key, *columns).where(key.in_(keys))).all()
+    return {row[1]: _Stored(row[0], dict(zip(AUDITED_FIELDS, row[2:], strict=True)))
+            for row in rows}
 
-    Names already in the catalog are left as they are unless `update` is set, which makes
-    loading the same file twice change nothing.
+
+CsvRow = tuple[int, Mapping[str | None, Any]]  # (line number, cells by column)
+
+
+def _fresh_rows(chunk: Sequence[CsvRow], report: ImportReport,
+                seen: SeenNames) -> list[tuple[int, str, dict[str, Any]]]:
+    """(line, key, clean values) of the valid rows of `chunk` whose name the file has not had
+    on an earlier line; every other row goes into the report as invalid, in line order."""
+    report.rows += len(chunk)
+    rejected: list[tuple[int, Mapping[str | None, Any], dict[str, list[str]]]] = []
+    valid = []
+    for line, row in chunk:
+        try:
+            valid.append((line, row, clean_row(row)))
+        except DomainError as error:
+            rejected.append((line, row, error.fields))
+    fresh = []
+    if valid:
+        keys = _lowered([clean["name"] for _, _, clean in valid])
+        earlier = seen.first_lines(keys)
+        first_lines: dict[str, int] = {}
+        for (line, row, clean), key in zip(valid, keys, strict=True):
+            if first := earlier.get(key) or first_lines.get(key):
+                rejected.append((line, row, {"name": [repeated_name_message(first)]}))
+            else:
+                first_lines[key] = line
+                fresh.append((line, key, clean))
+        seen.add(first_lines)
+    for line, row, errors in sorted(rejected, key=itemgetter(0)):
+        report.reject(line, row, errors)
+    return fresh
+
+
+def _import_batch(fresh: Sequence[tuple[int, str, dict[str, Any]]], report: ImportReport, *,
+                  writing: bool, actor: Any, via_detail: str) -> None:
+    """Sort the rows of one batch into adds, updates and unchanged names, for the report; and
+    store them, audited per planet, when `writing`."""
+    if not fresh:
+        return
+    stored = _stored_by_key([key for _, key, _ in fresh], load=writing and report.update)
+    creates: list[tuple[str, dict[str, Any]]] = []  # (key, clean values)
+    changes: list[tuple[Planet, dict[str, Any], dict[str, list[Any]]]] = []
+    for line, key, clean in fresh:
+        current = stored.get(key)
+        if current is None:
+            report.add(line, clean["name"])
+            creates.append((key, clean))
+        elif report.update and (diff := audit.diff(current.values, clean)):
+            report.change(line, current.id, clean["name"], diff)
+            changes.append((current.planet, clean, diff))
+        else:
+            report.unchanged += 1
+    if writing:
+        _store(creates, changes, actor=actor, via_detail=via_detail)
+    for current in stored.values():
+        if current.planet is not None:
+            db.session.expunge(current.planet)  # the session stays as small as one batch
+
+
+def _store(creates: Sequence[tuple[str, dict[str, Any]]],
+           changes: Sequence[tuple[Planet, dict[str, Any], dict[str, list[Any]]]], *,
+           actor: Any, via_detail: str) -> None:
+    """New planets by one multi-row INSERT (no ORM object each), changed ones through the ORM
+    (version check), and an audit event per planet, all in the import's transaction."""
+    ids: dict[str, int] = {}
+    if creates:
+        dialect = db.session.get_bind().dialect
+        now = _database_time(dialect)
+        _insert([(*(clean[name] for name in AUDITED_FIELDS), now, now) for _, clean in creates],
+                dialect, IMPORT_COLUMNS)
+        # Their ids by their keys, which are unique: RETURNING in parameter order would cost
+        # SQLite one statement per row.
+        key = func.lower(Planet.name)
+        ids = dict(db.session.execute(select(key, Planet.id)
+                                      .where(key.in_([k for k, _ in creates]))).all())
+    for planet, clean, _ in changes:
+        planet.apply(clean)
+    if changes:
+        db.session.flush()
+    # A generator: each create's changes are made, written out and freed one by one.
+    events = chain((("planet.create", ids[k], audit.diff({}, clean)) for k, clean in creates),
+                   (("planet.update", planet.id, diff) for planet, _, diff in changes))
+    audit.record_many("planet", events, actor=actor, via=Source.IMPORT, via_detail=via_detail)
+
+
+def _new_report(limit: int | None, **options: bool) -> ImportReport:
+    return ImportReport(**options) if limit is None else ImportReport(limit=limit, **options)
+
+
+def import_rows(rows: Iterable[CsvRow], *, dry_run: bool = False, update: bool = False,
+                skip_invalid: bool = False, progress: ProgressCallback | None = None,
+                actor: Any = None, via_detail: str = "",
+                limit: int | None = None) -> ImportReport:
+    """Import (line, CSV row) pairs in one pass: all or nothing unless `skip_invalid`; each
+    planet created or changed is audited on its own. `dry_run` stores nothing and reports what
+    an import would do, by the same code. Names already stored are left as they are unless
+    `update`, so loading the same file twice changes nothing.
+
+    Memory stays flat whatever the number of rows: they are read in batches of
+    IMPORT_BATCH_SIZE, never all at once; the names of each batch are lowered and looked up by
+    the database; a name repeated in the file is found in a register of the names read so far
+    (SeenNames, a temporary SQLite file); the report keeps the first `limit` (by default
+    REPORT_LIMIT) entries of each kind; the session holds no more than one batch.
+
+    All or nothing in one pass: the rows are stored as they are read, in one transaction that
+    is committed at the end, or rolled back if the file had an invalid row (and not
+    `skip_invalid`). From the first invalid row on, nothing more is written and the rest of the
+    file is only checked, for the report. Validating in a first pass and storing in a second
+    would read and check every row twice, and would need a stream that can be read again
+    (an upload as it arrives cannot be); this way a valid file, the usual one after a dry
+    run, costs one pass. On SQLite the transaction keeps other writers waiting until it ends;
+    a dry run writes nothing and keeps nobody waiting.
+
+    The import runs in a transaction of its own: it commits or rolls back the session, so call
+    it with nothing pending there. `progress` is called after every batch.
     """
-    valid, problems = validate_rows(rows)
-    result = ImportResult(problems=problems)
-    if problems and not skip_invalid:
-        return result
-    with committed(_race_lost):
-        for start in range(0, len(valid), IMPORT_BATCH_SIZE):
-            batch = valid[start : start + IMPORT_BATCH_SIZE]
-            existing = _existing_by_name([clean["name"] for _, clean in batch])
-            for _, clean in batch:
-                planet = existing.get(clean["name"])
-                if planet is None:
-                    planet = Planet(**clean)
-                    db.session.add(planet)
-                    audit.record("planet.create", planet, changes=audit.diff({}, clean),
-                                 actor=actor, via=Source.IMPORT, via_detail=via_detail)
-                    result.created += 1
-                    continue
-                changes = audit.diff(_values(planet), clean) if update else {}
-                if changes:
-                    planet.apply(clean)
-                    audit.record("planet.update", planet, changes=changes, actor=actor,
-                                 via=Source.IMPORT, via_detail=via_detail)
-                    result.updated += 1
-                else:
-                    result.unchanged += 1
-            db.session.flush()
-            if progress:
-                progress(len(batch))
-    result.stored = True
-    return result
+    report = _new_report(limit, dry_run=dry_run, update=update, skip_invalid=skip_invalid)
+    return _import(rows, report, lambda: ImportProgress(report.rows, report.rows), progress,
+                   actor=actor, via_detail=via_detail)
 
 
-def seed_catalog(progress: Progress | None = None) -> ImportResult:
+def import_csv(stream: IO[bytes], *, size: int | None = None, dry_run: bool = False,
+               update: bool = False, skip_invalid: bool = False,
+               progress: ProgressCallback | None = None, actor: Any = None,
+               via_detail: str = "", limit: int | None = None) -> ImportReport:
+    """Import (or dry-run) a CSV file in the export format from a binary stream, read as it
+    goes (see import_rows); progress is in bytes of `size` (by default the file's size, when
+    the stream is a file). Raises ValueError for a bad header or text that is not UTF-8,
+    csv.Error for a malformed file: nothing is stored then."""
+    counted = ByteCount(stream, size)
+    report = _new_report(limit, dry_run=dry_run, update=update, skip_invalid=skip_invalid)
+    return _import(read_csv(counted.text()), report,
+                   lambda: ImportProgress(report.rows, counted.done, counted.total), progress,
+                   actor=actor, via_detail=via_detail)
+
+
+class _Reindex:
+    """On SQLite, the planets table's secondary indexes dropped for a large import and built
+    again before it commits, all inside its transaction (a rollback brings them back as they
+    were): SQLite updating each of them row by row cost more than the rest of the import.
+    Only once the import has added REINDEX_THRESHOLD planets and at least half as many as the
+    catalog held before it, so that building the indexes again costs less than it saves. Not
+    on PostgreSQL, where dropping an index would lock every reader out of the table until the
+    import ends."""
+
+    def __init__(self) -> None:
+        self.dropped: list = []
+        self.threshold: int | None = None
+        if db.session.get_bind().dialect.name == "sqlite":
+            before = db.session.scalar(select(func.count()).select_from(Planet)) or 0
+            self.threshold = max(REINDEX_THRESHOLD, before // 2)
+
+    def added(self, created: int) -> None:
+        if self.threshold is not None and not self.dropped and created >= self.threshold:
+            self.dropped = [index for index in Planet.__table__.indexes if not index.unique]
+            connection = db.session.connection()
+            for index in self.dropped:
+                index.drop(connection)
+
+    def build(self) -> None:
+        connection = db.session.connection()
+        for index in self.dropped:
+            index.create(connection)
+
+
+def _import(rows: Iterable[CsvRow], report: ImportReport, where: Callable[[], ImportProgress],
+            progress: ProgressCallback | None, *, actor: Any, via_detail: str) -> ImportReport:
+    rows = iter(rows)
+    writing = not report.dry_run
+    try:
+        with committed(_race_lost), SeenNames() as seen:
+            if db.session.get_bind().dialect.name == "postgresql":
+                # Every lookup of the import is by lower(name), which the unique index
+                # answers; but the planner, from statistics of the table before the import,
+                # chose to scan the whole table for each batch, which grows with every batch
+                # (minutes for 100,000 rows). For this transaction only.
+                db.session.execute(text("SET LOCAL enable_seqscan = off"))
+            reindex = _Reindex() if writing else None
+            while chunk := list(islice(rows, IMPORT_BATCH_SIZE)):
+                fresh = _fresh_rows(chunk, report, seen)
+                writing = writing and (report.skip_invalid or not report.invalid)
+                _import_batch(fresh, report, writing=writing, actor=actor,
+                              via_detail=via_detail)
+                if writing:
+                    reindex.added(report.created)
+                if progress:
+                    progress(where())
+            report.stored = writing
+            if writing:
+                reindex.build()
+            else:
+                db.session.rollback()  # the rows stored before the first invalid one
+    except BaseException:
+        db.session.rollback()
+        raise
+    return report
+
+
+def seed_catalog(progress: ProgressCallback | None = None) -> ImportReport:
     """Load the real catalog; running it again changes nothing."""
     with CATALOG_FILE.open(newline="", encoding="utf-8") as stream:
         return import_rows(read_csv(stream), progress=progress, via_detail="seed catalog")
@@ -273,22 +445,35 @@ REINDEX_THRESHOLD = 50_000
 ROWS_PER_STATEMENT = 1000  # 15,000 parameters: inside SQLite's and PostgreSQL's limits
 
 
-def _insert_statement(dialect, rows: int) -> str:
-    """A multi-row INSERT of plain driver parameters: at a million rows, per-row SQLAlchemy
-    processing and per-row statements cost more than the database's own work."""
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    values = f"({', '.join([marker] * len(COLUMNS))})"
+def _marker(dialect) -> str:
+    """The driver's parameter placeholder."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _database_time(dialect) -> Any:
+    """Now, as the driver takes a timestamp of the planets table."""
+    timestamp = Planet.__table__.c.created_at.type.dialect_impl(dialect)
+    to_database = timestamp.bind_processor(dialect) or (lambda value: value)
+    return to_database(datetime.now(UTC))
+
+
+def _insert_statement(dialect, rows: int, columns: Sequence[str] = COLUMNS) -> str:
+    """A multi-row INSERT of plain driver parameters (the columns not named take their server
+    defaults): at a million rows, per-row SQLAlchemy processing and per-row statements cost
+    more than the database's own work."""
+    marker = _marker(dialect)
+    values = f"({', '.join([marker] * len(columns))})"
     # Only constant names and placeholders go into the text; values travel as parameters.
-    return (f"INSERT INTO {Planet.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608
+    return (f"INSERT INTO {Planet.__tablename__} ({', '.join(columns)}) "  # noqa: S608
             f"VALUES {', '.join([values] * rows)}")
 
 
-def _insert(rows: list[tuple], dialect) -> None:
+def _insert(rows: list[tuple], dialect, columns: Sequence[str] = COLUMNS) -> None:
     connection = db.session.connection()
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         parameters = tuple(chain.from_iterable(chunk))
-        connection.exec_driver_sql(_insert_statement(dialect, len(chunk)), parameters)
+        connection.exec_driver_sql(_insert_statement(dialect, len(chunk), columns), parameters)
 
 
 def _drop_secondary_indexes() -> list:
@@ -313,9 +498,7 @@ def load_synthetic(count: int, progress: Progress | None = None) -> int:
     event (count and id range); returns the first number."""
     first = next_number()
     dialect = db.session.get_bind().dialect
-    timestamp = Planet.__table__.c.created_at.type.dialect_impl(dialect)
-    to_database = timestamp.bind_processor(dialect) or (lambda value: value)
-    rows = synthetic_rows(first, count, now=to_database(datetime.now(UTC)))
+    rows = synthetic_rows(first, count, now=_database_time(dialect))
     indexes = _drop_secondary_indexes() if count >= REINDEX_THRESHOLD else []
     try:
         remaining = count

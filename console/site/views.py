@@ -20,6 +20,7 @@ from models import (
     db,
     whole_number,
 )
+from models.applications import REVIEWERS
 from models.errors import DomainError
 
 PLANETS_PER_PAGE = 25
@@ -34,7 +35,8 @@ def index():
         .where(MissionApplication.applicant_id == current_user.id)
         .order_by(MissionApplication.submitted_at.desc())
     ).all()
-    return render_template("site/dashboard.html", applications=applications)
+    return render_template("site/dashboard.html", applications=applications,
+                           reviewers=REVIEWERS)
 
 
 def _page_number() -> int:

@@ -119,19 +119,19 @@ def machine_description() -> str:
 
 
 def benchmark_section(date: str, machine: str, database: str, command: str, table: str,
-                      summary: str, notes: list[str]) -> str:
-    parts = [SECTION, "", f"- Date: {date}", f"- Machine: {machine}", f"- Database: {database}",
+                      summary: str, notes: list[str], title: str = SECTION) -> str:
+    parts = [title, "", f"- Date: {date}", f"- Machine: {machine}", f"- Database: {database}",
              f"- Command: `{command}`", "", table, "", f"**{summary}.**"]
     if notes:
         parts += ["", *(f"- {note}" for note in notes)]
     return "\n".join(parts) + "\n"
 
 
-def replace_section(text: str, section: str) -> str:
-    """`text` with its "## Benchmark" section replaced by `section` (appended if absent);
-    every other section stays as it is."""
+def replace_section(text: str, section: str, title: str = SECTION) -> str:
+    """`text` with its `title` section ("## Benchmark") replaced by `section` (appended if
+    absent); every other section stays as it is."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
     if start is None:
         body = text.rstrip("\n")
         return (body + "\n\n" if body else "") + section
@@ -141,6 +141,6 @@ def replace_section(text: str, section: str) -> str:
     return "".join(lines[:start]) + section + ("\n" + after if after else "")
 
 
-def write_results(path: Path, section: str) -> None:
+def write_results(path: Path, section: str, title: str = SECTION) -> None:
     existing = path.read_text() if path.exists() else "# Scale results\n"
-    path.write_text(replace_section(existing, section))
+    path.write_text(replace_section(existing, section, title))

@@ -40,7 +40,8 @@ DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_
                     "MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USE_SSL",
                     "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
                     "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS", "STAFF_TWO_FACTOR",
-                    "TWO_FACTOR_RATE_LIMIT",
+                    "TWO_FACTOR_RATE_LIMIT", "JOB_QUEUE_URL", "JOB_QUEUE_NAME", "JOB_RETRIES",
+                    "JOB_LEASE_SECONDS",
                     "RESET_RATE_LIMIT", "CONFIRM_RATE_LIMIT")
 
 
@@ -143,10 +144,12 @@ def running_server(workdir: Path) -> Iterator[Server]:
 
 
 def _serve(workdir: Path, database_url: str, mailbox: Mailbox) -> Iterator[Server]:
+    """`flask run` and `flask worker` (the mails are jobs), as `make run` starts them."""
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
     env = _environment(database_url, instance)
-    env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.settings["MAIL_PORT"]))
+    env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.settings["MAIL_PORT"]),
+               JOB_QUEUE_URL=f"sqlite:///{workdir / 'jobs.sqlite3'}")
     _flask(env, "db", "upgrade")
     first_admin = _flask(env, "ensure-admin", "--username", FIRST_ADMIN,
                          "--email", f"{FIRST_ADMIN}@example.com")
@@ -157,19 +160,21 @@ def _serve(workdir: Path, database_url: str, mailbox: Mailbox) -> Iterator[Serve
     url = f"http://127.0.0.1:{port}"
     log = workdir / "server.log"
     with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "console", "run", "--host", "127.0.0.1",
-             "--port", str(port), "--no-reload", "--no-debugger"],
+        processes = [subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "console", *command],
             cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            for command in (["run", "--host", "127.0.0.1", "--port", str(port), "--no-reload",
+                             "--no-debugger"], ["worker"])]
     try:
-        _wait_until_serving(url, process, log)
+        _wait_until_serving(url, processes[0], log)
         yield Server(url=url, database_url=database_url, log=log,
                      first_admin_password=re.search(r"password: (\S+)", first_admin)[1],
                      mailbox=mailbox)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -19,7 +19,7 @@ def audit_rows(page, action: str, actor: str):
 
 
 def test_admin_works_in_the_console_and_reads_the_audit_log(page):
-    page.on("dialog", lambda dialog: dialog.accept())  # "Approve the selected applications?"
+    page.on("dialog", lambda dialog: dialog.accept())  # any confirmation the console asks
     page.goto("/login")
     log_in(page, "ada")
     page.get_by_role("link", name="Open the console").click()
@@ -53,13 +53,17 @@ def test_admin_works_in_the_console_and_reads_the_audit_log(page):
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert").first).to_contain_text("successfully")
 
-    # Two pending applications approved at once through "With selected".
+    # Two pending applications approved at once through "With selected", with one note.
     page.get_by_role("link", name="Applications", exact=True).click()
     assert_accessible(page)
     for _username, planet in REVIEWED_APPLICATIONS:
         page.locator("table.model-list tbody tr", has_text=planet).locator(
             "input.action-checkbox").check()
     bulk_action(page, "Approve")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approve 2 applications")
+    assert_accessible(page)
+    page.get_by_label("Review note").fill("Welcome aboard: training starts in March.")
+    page.get_by_role("button", name="Approve 2 applications").click()
     expect(page.get_by_role("alert").first).to_contain_text("2 application(s) approved")
     for _username, planet in REVIEWED_APPLICATIONS:
         expect(page.locator("table.model-list tbody tr", has_text=planet)).to_contain_text(
