@@ -29,7 +29,7 @@ PASSWORD = "Orbital-passphrase-42"
 # username -> role; the members with pending applications are there for the admin's review.
 FIRST_ADMIN = "root"
 USERS = {"ada": "admin", "vera": "viewer", "marta": "member", "pilot": "member",
-         "sam": "member", "rita": "member", "tessa": "editor"}
+         "sam": "member", "rita": "member", "tessa": "editor", "nadia": "editor"}
 REVIEWED_APPLICATIONS = [("pilot", "Proxima Centauri b"), ("pilot", "TRAPPIST-1 e")]
 # Settings of the developer's shell (or of CI's PostgreSQL pass) that must not reach the server.
 DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_KEY",
