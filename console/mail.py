@@ -25,7 +25,7 @@ from flask_mailman.backends.base import BaseEmailBackend
 
 from console.extensions import mail
 from console.services import jobs
-from models import Job, db
+from models import Job
 
 logger = logging.getLogger("console.mail")
 
@@ -74,12 +74,11 @@ def _reason(error: OSError) -> str:
 def send(template: str, to: str, subject: str, **context: Any) -> None:
     """Send templates/mail/<template>.txt and .html, rendered with `context`, to `to`: a mail
     job, committed at once (nobody learns from the answer whether a mail went out)."""
-    jobs.enqueue(MAIL_JOB, {
+    jobs.submit(MAIL_JOB, {
         "template": template, "to": to, "subject": subject,
         "text": render_template(f"mail/{template}.txt", **context),
         "html": render_template(f"mail/{template}.html", **context),
     }, title=f"Mail \"{subject}\" to {to}")
-    db.session.commit()
 
 
 @jobs.handler(MAIL_JOB)

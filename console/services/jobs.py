@@ -60,6 +60,13 @@ def enqueue(kind: str, payload: dict[str, Any], title: str, *, actor: Any = None
     return job
 
 
+def submit(kind: str, payload: dict[str, Any], title: str, *, actor: Any = None) -> Job:
+    """A job on its own, committed at once (a mail asked for after its change committed)."""
+    job = enqueue(kind, payload, title, actor=actor)
+    db.session.commit()
+    return job
+
+
 def _push_committed(session: Session) -> None:
     for job_id in session.info.pop(PENDING, []):
         queue().push(job_id)
