@@ -62,12 +62,14 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 
 def register_extensions(app: Flask) -> None:
     from console.admin import init_admin
+    from console.admin.planet_import import raise_upload_limit
     from console.jobs import init_jobs
     from console.mail import init_mail
     from console.security import register_security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    raise_upload_limit(app)  # before CSRFProtect, which reads the upload
     csrf.init_app(app)
     limiter.init_app(app)
     init_mail(app)

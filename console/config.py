@@ -219,4 +219,8 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "JOB_RETRIES": _int_env("JOB_RETRIES", 5, minimum=1),  # tries before a job fails
         # A running job whose worker gives no sign of life for this long is run again.
         "JOB_LEASE_SECONDS": _int_env("JOB_LEASE_SECONDS", 60, minimum=1),
+        # CSV imports in the console: a larger file is checked and applied by a job, with a
+        # progress bar; an upload may be this large (the rest of the site: MAX_CONTENT_LENGTH).
+        "IMPORT_JOB_THRESHOLD": _int_env("IMPORT_JOB_THRESHOLD", 1024 * 1024, minimum=0),
+        "IMPORT_MAX_BYTES": 1024 * 1024 * _int_env("IMPORT_MAX_MB", 1024, minimum=1),
     }

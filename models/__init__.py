@@ -62,6 +62,7 @@ def sort_indexes(*columns: Any) -> None:
 from models.api_tokens import ApiToken  # noqa: E402
 from models.applications import ApplicationStatus, MissionApplication  # noqa: E402
 from models.audit import AuditEvent  # noqa: E402
+from models.import_files import ImportFile, ImportFileChunk  # noqa: E402
 from models.jobs import Job, JobState  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
 from models.sessions import RecoveryCode, UserSession  # noqa: E402
@@ -69,7 +70,8 @@ from models.users import Role, User  # noqa: E402
 
 __all__ = [
     "MAX_ID",
-    "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "Job", "JobState",
+    "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "ImportFile",
+    "ImportFileChunk", "Job", "JobState",
     "MissionApplication",
     "Planet", "PlanetType", "RecoveryCode", "Role", "User", "UserSession", "db",
 ]

@@ -8,6 +8,7 @@ runs every command, so a new route or command without a step here fails the test
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -35,6 +36,7 @@ from console.services import applications, two_factor
 from models import (
     ApiToken,
     AuditEvent,
+    ImportFile,
     Job,
     JobState,
     MissionApplication,
@@ -50,8 +52,9 @@ WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # The job queue's records of its work (a mail queued, a job claimed, done or retried later):
 # the changes a job makes are audited like any other, and an admin's retry is audited
-# (tests/test_jobs.py).
-BOOKKEEPING = {"jobs"}
+# (tests/test_jobs.py). A file uploaded for an import is its input, kept until it is applied:
+# what the import changes is audited per planet (tests/test_console_import.py).
+BOOKKEEPING = {"jobs", "import_files", "import_file_chunks"}
 RECOVERY_CODE = re.compile(r"[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}")
 LAST_SEEN = re.compile(r"^\s*UPDATE\s+user_sessions\s+SET\s+last_seen_at=[^,]*"
                        r"(,\s*remote_addr=[^,]*)?\s+WHERE", re.IGNORECASE)
@@ -252,6 +255,14 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
     walk.send(console, "POST", f"/admin/planet/restore/?event={deleted.id}")
     walk.send(console, "POST", "/admin/planet/action/",
               data={"action": "delete", "rowid": [str(spare_id)]})
+    # A CSV import: the upload and its dry run, then the apply.
+    export = console.get("/admin/planet/export/csv/").get_data()
+    renamed = io.BytesIO(export.replace(b"Kepler-452 b", b"Kepler-452 c"))
+    walk.send(console, "POST", "/admin/planet/import/", content_type="multipart/form-data",
+              data={"update": "y", "file": (renamed, "planets.csv")})
+    walk.send(console, "POST", "/admin/planet/import/apply/",
+              data={"key": _one(app, ImportFile).key, "update": "y"})
+    assert _one(app, Planet, name="Kepler-452 c") is not None
     walk.send(console, "POST", "/admin/user/new/", data={
         "username": "newbie", "email": "newbie@example.com", "role": "member",
         "is_active": "y", "new_password": "another good passphrase"})

@@ -197,6 +197,8 @@ def test_every_table_says_autoincrement_on_sqlite(app):
         if db.engine.dialect.name != "sqlite":
             pytest.skip("PostgreSQL's sequences never hand out an id twice")
         for table in db.metadata.sorted_tables:
+            if [column.name for column in table.primary_key.columns] != ["id"]:
+                continue  # no id handed out (import_file_chunks: a file's id and a number)
             create = db.session.scalar(text(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
                 {"name": table.name})

@@ -8,6 +8,7 @@ answers at 127.0.0.1:6379, as in production."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import subprocess
@@ -21,12 +22,13 @@ from types import SimpleNamespace
 import pytest
 import redis
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from console import mail
 from console.jobs import queue
-from console.services import jobs
-from models import AuditEvent, Job, JobState, db
+from console.planet_csv import CSV_COLUMNS
+from console.services import jobs, planet_imports
+from models import AuditEvent, ImportFile, Job, JobState, Planet, User, db
 from tests.conftest import ENVIRONMENT_SETTINGS
 from tests.network import free_port
 from tests.smtp import SmtpServer, running_smtp_server
@@ -234,13 +236,14 @@ class StallingSmtpServer(SmtpServer):
         return await super().handle_DATA(server, session, envelope)
 
 
-def _worker(app, smtp_port: int, log: Path) -> subprocess.Popen:
+def _worker(app, log: Path, smtp_port: int | None = None) -> subprocess.Popen:
     config = app.config
     env = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT_SETTINGS}
     env.update(DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=config["SECRET_KEY"],
                JOB_QUEUE_URL=config["JOB_QUEUE_URL"], JOB_QUEUE_NAME=config["JOB_QUEUE_NAME"],
-               JOB_LEASE_SECONDS=str(config["JOB_LEASE_SECONDS"]), MAIL_SERVER="127.0.0.1",
-               MAIL_PORT=str(smtp_port), PYTHONUNBUFFERED="1")
+               JOB_LEASE_SECONDS=str(config["JOB_LEASE_SECONDS"]), PYTHONUNBUFFERED="1")
+    if smtp_port:
+        env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp_port))
     with log.open("a") as stream:
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "console", "worker",
                                  "--workers", "1"], cwd=PROJECT_ROOT, env=env, stdout=stream,
@@ -262,7 +265,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_sends_the_mail_once(
     with running_smtp_server(StallingSmtpServer) as smtp:
         smtp.mailbox = []
         job_id = _send(app)
-        first = _worker(app, smtp.port, log)
+        first = _worker(app, log, smtp.port)
         try:
             _wait(lambda: smtp.reached, "the first worker's delivery", log)
             assert _job(app, job_id).state == JobState.RUNNING
@@ -272,7 +275,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_sends_the_mail_once(
             first.kill()
         smtp.stalling = False
         time.sleep(app.config["JOB_LEASE_SECONDS"] + 1)  # its heartbeat goes stale
-        second = _worker(app, smtp.port, log)
+        second = _worker(app, log, smtp.port)
         try:
             _wait(lambda: _job(app, job_id).state == JobState.DONE, "the retry", log)
             time.sleep(1)  # nothing else arrives
@@ -283,3 +286,56 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_which_sends_the_mail_once(
         job = _job(app, job_id)
         assert job.attempts == 2 and job.payload == {}
 
+
+
+def _import_file(rows: int) -> io.BytesIO:
+    lines = [",".join(CSV_COLUMNS)]
+    lines += [f"Killed {number:06d} b,gas_giant,Killed,2001,transit,300,11,3.5,0.04,120.5,1400,,"
+              "test" for number in range(rows)]
+    return io.BytesIO(("\n".join(lines) + "\n").encode())
+
+
+def _counts(app) -> tuple[int, int]:
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Planet)),
+                db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.action == "planet.create")))
+
+
+def test_a_worker_killed_mid_import_leaves_nothing_applied_and_another_applies_it_once(
+        app, make_user, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_JOB_THRESHOLD", 0)
+    log = tmp_path / "workers.log"
+    rows = 20_000
+    editor = make_user("eddie", role="editor")
+    with app.app_context():
+        actor = db.session.get(User, editor.id)
+        key = planet_imports.check(_import_file(rows), "big.csv", update=False, actor=actor).key
+        queue().run_pending()  # the dry run, here
+        job_id = planet_imports.apply(key, update=False, actor=actor).job.id
+    first = _worker(app, log)
+    try:
+        _wait(lambda: (_progress(app, job_id) or (0, None))[0] > 0, "the first batches", log)
+        first.send_signal(signal.SIGKILL)  # mid-import, its transaction open
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+    assert _job(app, job_id).state == JobState.RUNNING, "the import ended before the kill"
+    assert _counts(app) == (0, 0)  # nothing applied half
+    time.sleep(app.config["JOB_LEASE_SECONDS"] + 1)  # its heartbeat goes stale
+    second = _worker(app, log)
+    try:
+        _wait(lambda: _job(app, job_id).state == JobState.DONE, "the retry", log, timeout=120)
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(timeout=10)
+    assert _counts(app) == (rows, rows)  # applied once, each planet audited once
+    job = _job(app, job_id)
+    assert job.attempts == 2 and job.result["report"]["created"] == rows
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ImportFile)) == 0
+
+
+def _progress(app, job_id: int) -> tuple[int, int | None] | None:
+    with app.app_context():
+        return queue().progress(job_id)

@@ -356,16 +356,19 @@ def import_rows(rows: Iterable[CsvRow], *, dry_run: bool = False, update: bool =
 def import_csv(stream: IO[bytes], *, size: int | None = None, dry_run: bool = False,
                update: bool = False, skip_invalid: bool = False,
                progress: ProgressCallback | None = None, actor: Any = None,
-               via_detail: str = "", limit: int | None = None) -> ImportReport:
+               via_detail: str = "", limit: int | None = None,
+               commit: bool = True) -> ImportReport:
     """Import (or dry-run) a CSV file in the export format from a binary stream, read as it
     goes (see import_rows); progress is in bytes of `size` (by default the file's size, when
     the stream is a file). Raises ValueError for a bad header or text that is not UTF-8,
-    csv.Error for a malformed file: nothing is stored then."""
+    csv.Error for a malformed file: nothing is stored then. With `commit` False, rows stored
+    are left in the session's transaction for the caller to commit (a job commits them with
+    its end, so that a worker killed before that leaves nothing applied)."""
     counted = ByteCount(stream, size)
     report = _new_report(limit, dry_run=dry_run, update=update, skip_invalid=skip_invalid)
     return _import(read_csv(counted.text()), report,
                    lambda: ImportProgress(report.rows, counted.done, counted.total), progress,
-                   actor=actor, via_detail=via_detail)
+                   actor=actor, via_detail=via_detail, commit=commit)
 
 
 class _Reindex:
@@ -398,11 +401,12 @@ class _Reindex:
 
 
 def _import(rows: Iterable[CsvRow], report: ImportReport, where: Callable[[], ImportProgress],
-            progress: ProgressCallback | None, *, actor: Any, via_detail: str) -> ImportReport:
+            progress: ProgressCallback | None, *, actor: Any, via_detail: str,
+            commit: bool = True) -> ImportReport:
     rows = iter(rows)
     writing = not report.dry_run
     try:
-        with committed(_race_lost), SeenNames() as seen:
+        with committed(_race_lost, commit=commit), SeenNames() as seen:
             if db.session.get_bind().dialect.name == "postgresql":
                 # Every lookup of the import is by lower(name), which the unique index
                 # answers; but the planner, from statistics of the table before the import,

@@ -16,14 +16,16 @@ CHANGED_MEANWHILE = ("this record was changed or deleted by someone else meanwhi
 
 
 @contextmanager
-def committed(conflict: DomainError | Callable[[], DomainError] | None = None) -> Iterator[None]:
+def committed(conflict: DomainError | Callable[[], DomainError] | None = None, *,
+              commit: bool = True) -> Iterator[None]:
     """Commit what the block changes, all or nothing. A unique index or foreign key that
     refuses it (another request stored the same name first, or used the row being deleted)
     raises `conflict` (called after the rollback when it is a function); a row whose version
-    another request changed meanwhile raises a conflict about the "id"."""
+    another request changed meanwhile raises a conflict about the "id". With `commit` False
+    the change is only flushed, for the caller to commit with its own (a job's end)."""
     try:
         yield
-        db.session.commit()
+        db.session.commit() if commit else db.session.flush()
     except IntegrityError:
         db.session.rollback()
         if conflict is None:

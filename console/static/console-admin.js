@@ -16,3 +16,31 @@ document.addEventListener("click", function (event) {
     event.preventDefault();
   }
 });
+
+/* A job's progress on its page (the console's large CSV imports): asked for every second,
+   and the page loaded again, with the job's report, once the job has ended. */
+(function () {
+  var box = document.querySelector("[data-job-progress]");
+  if (!box) {
+    return;
+  }
+  var bar = box.querySelector("progress");
+  var status = box.querySelector("[data-job-status]");
+  function poll() {
+    fetch(box.getAttribute("data-job-progress"), {credentials: "same-origin"})
+      .then(function (response) { return response.json(); })
+      .then(function (job) {
+        if (job.state !== "queued" && job.state !== "running") {
+          window.location.reload();
+          return;
+        }
+        bar.value = job.percent;
+        bar.textContent = job.percent + "%";
+        status.textContent = job.state === "queued" ? "Waiting for a worker…"
+          : job.percent + "% of the file read…";
+        window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 1000);
+})();

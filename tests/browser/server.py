@@ -30,6 +30,7 @@ PASSWORD = "Orbital-passphrase-42"
 FIRST_ADMIN = "root"
 USERS = {"ada": "admin", "vera": "viewer", "marta": "member", "pilot": "member",
          "sam": "member", "rita": "member", "tessa": "editor", "nadia": "editor"}
+IMPORT_JOB_THRESHOLD = 100_000  # bytes: a larger CSV file is imported by a job
 REVIEWED_APPLICATIONS = [("pilot", "Proxima Centauri b"), ("pilot", "TRAPPIST-1 e")]
 # Settings of the developer's shell (or of CI's PostgreSQL pass) that must not reach the server.
 DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_KEY",
@@ -41,7 +42,7 @@ DROPPED_SETTINGS = ("TEST_DATABASE_URL", "DATABASE_URL", "CONSOLE_ENV", "SECRET_
                     "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
                     "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_DAYS", "STAFF_TWO_FACTOR",
                     "TWO_FACTOR_RATE_LIMIT", "JOB_QUEUE_URL", "JOB_QUEUE_NAME", "JOB_RETRIES",
-                    "JOB_LEASE_SECONDS",
+                    "JOB_LEASE_SECONDS", "IMPORT_JOB_THRESHOLD", "IMPORT_MAX_MB",
                     "RESET_RATE_LIMIT", "CONFIRM_RATE_LIMIT")
 
 
@@ -149,7 +150,8 @@ def _serve(workdir: Path, database_url: str, mailbox: Mailbox) -> Iterator[Serve
     instance.mkdir(exist_ok=True)
     env = _environment(database_url, instance)
     env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.settings["MAIL_PORT"]),
-               JOB_QUEUE_URL=f"sqlite:///{workdir / 'jobs.sqlite3'}")
+               JOB_QUEUE_URL=f"sqlite:///{workdir / 'jobs.sqlite3'}",
+               IMPORT_JOB_THRESHOLD=str(IMPORT_JOB_THRESHOLD))
     _flask(env, "db", "upgrade")
     first_admin = _flask(env, "ensure-admin", "--username", FIRST_ADMIN,
                          "--email", f"{FIRST_ADMIN}@example.com")
