@@ -4,6 +4,10 @@ A page by number is an OFFSET, which the database pays for row by row, so number
 first MAX_OFFSET rows. Previous and next links carry a cursor instead: the sort value and id of
 the row the page follows (keyset pagination), which the database finds in the sort column's
 index however deep it lies, and which stays valid when that row is changed or deleted.
+
+A list may be in two parts, each in the sort order: first the rows whose sort value starts with
+some text (a search's results, names that start with it first), then the others. Each part is
+read by a query of its own, so that each is served by the sort index and stops after a page.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, literal
+from sqlalchemy import ColumnElement, Select, and_, literal, not_
 from sqlalchemy.orm import Session
 
 from models import MAX_ID
+from models.planets import starts_with
 
 MAX_OFFSET = 10_000
 MAX_CURSOR_LENGTH = 2_000
@@ -68,6 +73,10 @@ class Ordering:
     `name` identifies the order in its cursors, so a cursor of another order is refused.
     NULLs sort as the database puts them without being told: smallest on SQLite, largest on
     PostgreSQL; that is the order the plain column indexes hold.
+
+    With `lead`, the rows whose key (text, never NULL) starts with it come first (the order's
+    first part), then the others: `leading` is that test in SQL, and a position's part follows
+    from its sort value by the same test in Python, so cursors need not say it.
     """
 
     name: str
@@ -75,13 +84,19 @@ class Ordering:
     id: ColumnElement[int]
     descending: bool = False
     nulls_smallest: bool = True
+    lead: str | None = None
+    leading: ColumnElement[bool] | None = None
 
     @classmethod
     def on(cls, dialect: str, name: str, key: ColumnElement[Any], id: ColumnElement[int],
-           descending: bool = False) -> Ordering:
-        return cls(name, key, id, descending, nulls_smallest=dialect != "postgresql")
+           descending: bool = False, lead: str | None = None) -> Ordering:
+        """`lead`: the rows whose key starts with it first (see the class)."""
+        leading = None if lead is None else starts_with(key, lead, dialect)
+        return cls(name, key, id, descending, nulls_smallest=dialect != "postgresql",
+                   lead=lead, leading=leading)
 
     def order_by(self) -> list[ColumnElement[Any]]:
+        """The order within each part of the list (the whole list's, unless `lead`)."""
         if self.descending:
             return [self.key.desc(), self.id.desc()]
         return [self.key.asc(), self.id.asc()]
@@ -89,10 +104,28 @@ class Ordering:
     def reversed(self) -> Ordering:
         return replace(self, descending=not self.descending)
 
+    def parts(self) -> list[list[ColumnElement[bool]]]:
+        """The conditions of each part of the list, in list order."""
+        if self.leading is None:
+            return [[]]
+        first, rest = [self.leading], [not_(self.leading)]
+        return [rest, first] if self.descending else [first, rest]
+
     def after(self, position: Position) -> list[ColumnElement[bool]]:
         """The rows after `position` as conditions that each seek the sort index, in list
-        order: the rest of its run of equal values, the values beyond, and the NULLs when
-        they come last. (One OR of these would make the database read from the start.)"""
+        order: the rest of its run of equal values, the values beyond, the NULLs when they
+        come last, and the parts of the list after its part. (One OR of these would make the
+        database read from the start.)"""
+        conditions = self._after_in_part(position)
+        if self.leading is None:
+            return conditions
+        parts = self.parts()  # ascending: [leading, rest]; descending: [rest, leading]
+        leads = isinstance(position.value, str) and position.value.startswith(self.lead)
+        here = 1 if leads == self.descending else 0
+        return [and_(*parts[here], condition) for condition in conditions] + [
+            condition for part in parts[here + 1:] for condition in part]
+
+    def _after_in_part(self, position: Position) -> list[ColumnElement[bool]]:
         later = operator.lt if self.descending else operator.gt
         nulls_first = self.nulls_smallest != self.descending
         key = self.key
@@ -199,7 +232,7 @@ def read_page(fetch: Fetch[T], ordering: Ordering, size: int, *, offset: int = 0
     elif offset >= MAX_OFFSET:
         raise PageTooDeep
     else:
-        rows = list(fetch([], ordering.order_by(), size + 1, offset))
+        rows = _from_offset(fetch, ordering, offset, size + 1)
         more_before, more_after = offset > 0, len(rows) > size
         rows = rows[:size]
     if not rows:
@@ -208,6 +241,24 @@ def read_page(fetch: Fetch[T], ordering: Ordering, size: int, *, offset: int = 0
     return Page([entity for entity, _, _ in rows],
                 ordering.cursor(first) if more_before else None,
                 ordering.cursor(last) if more_after else None)
+
+
+def _from_offset(fetch: Fetch[T], ordering: Ordering, offset: int,
+                 limit: int) -> list[tuple[T, Any, int]]:
+    """`limit` rows from `offset`, part after part; a part that ends before `offset` is
+    counted (at most MAX_OFFSET rows) to know where in the next one the page starts."""
+    rows: list[tuple[T, Any, int]] = []
+    parts = ordering.parts()
+    for number, conditions in enumerate(parts):
+        found = list(fetch(conditions, ordering.order_by(), limit - len(rows), offset))
+        if offset and not found and number + 1 < len(parts):
+            offset -= len(fetch(conditions, ordering.order_by(), offset, 0))
+            continue
+        rows.extend(found)
+        offset = 0
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def _seek(fetch: Fetch[T], ordering: Ordering, position: Position,

@@ -18,18 +18,26 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     ColumnElement,
     DateTime,
     Float,
     Index,
     Integer,
+    Select,
     String,
     Text,
+    and_,
+    bindparam,
+    column,
+    event,
     false,
     func,
+    literal_column,
     or_,
     select,
+    table,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -161,11 +169,30 @@ class Planet(db.Model):
 
     @staticmethod
     def search(text: str, dialect: str) -> ColumnElement[bool]:
-        """Planets whose name or host star starts with `text`, ignoring case, in a form the
-        lower(...) indexes serve on `dialect` (see starts_with)."""
-        prefix = text.strip().lower()
-        return or_(starts_with(func.lower(Planet.name), prefix, dialect),
-                   starts_with(func.lower(Planet.host_star), prefix, dialect))
+        """The planets a search finds, ignoring case, in a form an index serves on `dialect`.
+
+        Every word of three characters or more is in the name or the host star (the trigram
+        index, see SEARCH_INDEX_DDL); a shorter word starts the name, the host star or a word
+        of theirs ("centauri b"). Text of short words only ("hd", "51 p") is a prefix of the
+        name or the host star, as the lower(...) indexes answer it (see starts_with): a
+        trigram index cannot find fewer than three characters. On SQLite this asks an index
+        how many planets match first (see _contain and _starting).
+        """
+        words = text.lower().split()
+        if all(len(word) < SUBSTRING_MIN for word in words):
+            return _starting(text.strip().lower(), dialect)
+        return and_(_contain(words, dialect),
+                    *(_starts_a_word(word, dialect) for word in words
+                      if len(word) < SUBSTRING_MIN))
+
+    @staticmethod
+    def search_lead(text: str) -> str:
+        """What the names that come first among a search's results start with (with no sort
+        chosen): the search's text when it is a prefix search, else its first word."""
+        words = text.lower().split()
+        if all(len(word) < SUBSTRING_MIN for word in words):
+            return text.strip().lower()
+        return words[0]
 
     def apply(self, values: Mapping[str, Any]) -> None:
         """Set cleaned values (the output of clean_planet) on this planet."""
@@ -176,11 +203,15 @@ class Planet(db.Model):
 # Unique ignoring case in the database itself; the lowered columns also serve prefix search.
 Index("uq_planets_name_lower", func.lower(Planet.name), unique=True)
 Index("ix_planets_host_star_lower", func.lower(Planet.host_star))
-# LIKE 'prefix%' uses these on PostgreSQL whatever the database's collation.
+# On PostgreSQL, LIKE 'prefix%' uses the first of these whatever the database's collation,
+# LIKE '%word%' the second (pg_trgm's trigrams); SQLite has a table of trigrams instead (see
+# SEARCH_INDEX_DDL).
 for _column in (Planet.name, Planet.host_star):
     _lowered = func.lower(_column).label(f"lower_{_column.key}")
     Index(f"ix_planets_{_column.key}_pattern", _lowered,
           postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
+    Index(f"ix_planets_{_column.key}_trgm_pattern", _lowered, postgresql_using="gin",
+          postgresql_ops={_lowered.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 sort_indexes(Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
              Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
              Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
@@ -209,7 +240,142 @@ def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> Co
             following = 0xE000
         upper = prefix[:-1] + chr(following)
         return (expression >= prefix) & (expression < upper)
-    return expression.startswith(prefix, autoescape=True)
+    return _like(expression, f"{_escaped(prefix)}%", dialect)
+
+
+# --- substring search -------------------------------------------------------------------------
+
+SUBSTRING_MIN = 3  # trigrams: the shortest text that the trigram indexes find
+SEARCH_TABLE = "planets_search"  # SQLite's trigram index of names and host stars
+# How SQLite reads the planets of a search (see _contain), by how many match its rarest word:
+# up to FEW_MATCHES, either by the ids its trigram index gives, then sorted (about one row read
+# per match, for each part of the list), or in the list's order, each row's id looked up among
+# those ids (a page of 25 takes about 25 × planets / results entries of the sort index, each a
+# fraction of a row's cost): the latter when matches × results (results estimated from a
+# sample of SAMPLE matches) exceed INDEX_FIRST², where at a million planets the two cost the
+# same (measured). Beyond FEW_MATCHES, in the list's order with the words as a filter (about as
+# many rows as the latter, each read from the table). Each takes a few ms where it is chosen.
+INDEX_FIRST = 2_000
+FEW_MATCHES = 5_000
+SAMPLE = 100
+_search_table = table(SEARCH_TABLE, column("rowid"))
+
+
+def _escaped(text: str) -> str:
+    """`text` for a LIKE pattern with "/" as its escape character: %, _ and / match themselves."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _like(expression: ColumnElement[str], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """`expression` LIKE `pattern` (escaped by _escaped).
+
+    On PostgreSQL the pattern is written into the statement: the best plan depends on how many
+    rows it matches, which the planner estimates from the pattern; as a parameter, psycopg
+    prepares a statement run five times and PostgreSQL may then plan it once for any pattern.
+    (SQLAlchemy writes it as a quoted literal; the text of a search never becomes SQL.)"""
+    value = bindparam(None, pattern, String, literal_execute=dialect == "postgresql")
+    return expression.like(value, escape="/")
+
+
+def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
+    """Every word of three characters or more of `words` is in the name or the host star.
+
+    PostgreSQL's planner, seeing the patterns, reads the trigram indexes for a rare word and
+    the list's sort index with this as a filter (which stops after a page) for a common one.
+    SQLite's planner cannot tell them apart, so its trigram index is first asked how many
+    planets each word matches (up to FEW_MATCHES: a millisecond or two). If the rarest word
+    matches that few, its ids come from the index and the other words filter them, and SQLite
+    either reads those rows by id and sorts them, or ("id + 0" keeps it from looking the ids
+    up) reads the list in its order and checks each id against them, whichever costs less
+    (see INDEX_FIRST). If every word matches more, the words filter the list in its order.
+    The forms agree but beyond ASCII, where SQLite's LIKE tells case apart and its trigram
+    index does not.
+    """
+    long = [word for word in words if len(word) >= SUBSTRING_MIN]
+    if dialect == "sqlite":
+        found = {word: _indexed(word) for word in long}
+        matches = {word: _counted(rows) for word, rows in found.items()}
+        rarest = min(long, key=matches.__getitem__)
+        if matches[rarest] <= FEW_MATCHES:
+            others = [_in_name_or_host_star(word, dialect) for word in long if word != rarest]
+            sampled = min(SAMPLE, matches[rarest]) or 1
+            kept = db.session.scalar(select(func.count()).where(
+                Planet.id.in_(found[rarest].limit(SAMPLE)), *others)) if others else sampled
+            results = matches[rarest] * kept / sampled
+            ids = Planet.id + 0 if matches[rarest] * results > INDEX_FIRST**2 else Planet.id
+            return and_(ids.in_(found[rarest]), *others)
+    return and_(*(_in_name_or_host_star(word, dialect) for word in long))
+
+
+def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
+    """The name or the host star starts with `prefix`, from the lower(...) indexes; on SQLite,
+    when more than FEW_MATCHES planets match, as a filter of the list in its order instead
+    (LIKE, which no index of SQLite's serves), as _contain does for the same reason."""
+    columns = (func.lower(Planet.name), func.lower(Planet.host_star))
+    indexed = or_(*(starts_with(lowered, prefix, dialect) for lowered in columns))
+    if dialect == "sqlite" and _counted(select(Planet.id).where(indexed)) > FEW_MATCHES:
+        return or_(*(_like(lowered, f"{_escaped(prefix)}%", dialect) for lowered in columns))
+    return indexed
+
+
+def _counted(rows: Select[Any]) -> int:
+    """How many rows `rows` gives, counted up to FEW_MATCHES + 1."""
+    return db.session.scalar(select(func.count()).select_from(
+        rows.limit(FEW_MATCHES + 1).subquery()))
+
+
+def _indexed(word: str) -> Select[tuple[int]]:
+    """The ids of the planets with `word` in their name or host star, from SQLite's trigram
+    index; the word quoted as an FTS5 string, so that nothing typed is query syntax (AND,
+    NEAR, *, ^, :)."""
+    match = '"' + word.replace('"', '""') + '"'
+    return select(_search_table.c.rowid).where(literal_column(SEARCH_TABLE).match(match))
+
+
+def _in_name_or_host_star(word: str, dialect: str) -> ColumnElement[bool]:
+    return or_(*(_like(func.lower(column), f"%{_escaped(word)}%", dialect)
+                 for column in (Planet.name, Planet.host_star)))
+
+
+def _starts_a_word(word: str, dialect: str) -> ColumnElement[bool]:
+    """`word` starts the name, the host star or one of their words (after a space or a
+    hyphen); only ever a filter of the rows that the longer words find."""
+    escaped = _escaped(word)
+    return or_(*(_like(func.lower(column), pattern, dialect)
+                 for column in (Planet.name, Planet.host_star)
+                 for pattern in (f"{escaped}%", f"% {escaped}%", f"%-{escaped}%")))
+
+
+# SQLite's trigram index of names and host stars: an FTS5 table with the trigram tokenizer over
+# planets(name, host_star) that stores only the index (external content: the text stays in
+# planets; columnsize=0: no text lengths, which only ranking uses), and triggers that keep it
+# in step with every insert, update and delete, whichever path writes the row (`seed
+# --synthetic` of a million rows takes 8 s more for them, 28 s). Migration 0012 creates the
+# same. A migration that rebuilds the planets table on SQLite (batch mode) drops the triggers
+# with it and must create them again (tests/test_planet_search.py compares them).
+SEARCH_INDEX_DDL = (
+    "CREATE VIRTUAL TABLE planets_search USING fts5(name, host_star, content='planets',"
+    " content_rowid='id', tokenize='trigram', columnsize=0)",
+    "CREATE TRIGGER planets_search_insert AFTER INSERT ON planets BEGIN"
+    " INSERT INTO planets_search (rowid, name, host_star)"
+    " VALUES (new.id, new.name, new.host_star); END",
+    "CREATE TRIGGER planets_search_delete AFTER DELETE ON planets BEGIN"
+    " INSERT INTO planets_search (planets_search, rowid, name, host_star)"
+    " VALUES ('delete', old.id, old.name, old.host_star); END",
+    "CREATE TRIGGER planets_search_update AFTER UPDATE OF name, host_star ON planets BEGIN"
+    " INSERT INTO planets_search (planets_search, rowid, name, host_star)"
+    " VALUES ('delete', old.id, old.name, old.host_star);"
+    " INSERT INTO planets_search (rowid, name, host_star)"
+    " VALUES (new.id, new.name, new.host_star); END",
+)
+
+# The same index for schemas built from the models (metadata.create_all).
+for _statement in SEARCH_INDEX_DDL:
+    event.listen(Planet.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(Planet.__table__, "before_drop",
+             DDL(f"DROP TABLE IF EXISTS {SEARCH_TABLE}").execute_if(dialect="sqlite"))
+event.listen(Planet.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
 # --- the schema -------------------------------------------------------------------------------

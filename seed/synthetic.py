@@ -1,7 +1,9 @@
 """Clearly synthetic planets for load and scale tests; the planets service stores them.
 
 Names look like "Synthetic-00000042 b": no real planet is named so, and numbering continues
-after the synthetic planets already stored, so repeated runs never clash.
+after the synthetic planets already stored, so repeated runs never clash. Each orbits the star
+of its name, but every third a Kepler star ("Kepler-00000042"), so that a search for "kepler"
+finds a third of them, as a survey's name does in a real catalog.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def synthetic_rows(first: int, count: int, now: object, seed: int = 1992) -> Ite
     years = datetime.now(UTC).year - 1992 + 1
     types, methods = _TYPES, _METHODS
     for number in range(first, first + count):
-        star = f"{PREFIX}{number:08d}"
+        name = f"{PREFIX}{number:08d}"
         yield (
-            f"{star} b",
+            f"{name} b",
             types[int(rnd() * len(types))],
-            star,
+            name if number % 3 else f"Kepler-{number:08d}",
             1992 + int(rnd() * years),
             methods[int(rnd() * len(methods))],
             round(0.1 + rnd() * 4000, 3),

@@ -108,7 +108,7 @@ def test_list_filters_by_type_method_and_years(client, make_planet):
         "New giant"]
 
 
-def test_list_prefix_search_on_name_and_host_star_ignores_case(client, make_planet):
+def test_list_search_on_name_and_host_star_ignores_case(client, make_planet):
     make_planet(name="Kepler-22 b", host_star="Kepler-22")
     make_planet(name="Proxima b", host_star="Proxima Centauri")
     make_planet(name="Odd one", host_star="kepler-99")

@@ -1,13 +1,16 @@
 """The planets view: the shared schema's messages, search, filters, sorting, export, audit."""
 
 import csv
+import html
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from console.cli import import_planets_command
 from models import AuditEvent, Planet, db
+from tests.plans import plan_of
 
 FORM = {"name": "New World b", "planet_type": "gas_giant", "host_star": "New World",
         "discovery_year": "2020", "discovery_method": "transit", "mass_earth": "300",
@@ -131,6 +134,52 @@ def test_search_filters_and_sorting(login_as, make_planet):
             assert client.get(f"/admin/planet/?sort={column}{direction}").status_code == 200
     ascending = client.get("/admin/planet/?sort=3").get_data(as_text=True)
     assert ascending.index("51 Pegasi b") < ascending.index("Kepler-22 b")
+
+
+def _column(page: str, name: str) -> list[str]:
+    """The cells of one column of a console list page, top to bottom."""
+    return [html.unescape(cell) for cell in re.findall(rf'<td class="col-{name}">([^<]*)</td>',
+                                                       page)]
+
+
+@pytest.mark.parametrize(("sort", "names"), [
+    ("", ["alpha b", "Proxima Centauri b", "PSR B1257+12 b"]),
+    ("sort=0&desc=1", ["PSR B1257+12 b", "Proxima Centauri b", "alpha b"]),
+    ("sort=2", ["Proxima Centauri b", "PSR B1257+12 b", "alpha b"]),  # by host star
+])
+def test_names_sort_ignoring_case(login_as, make_planet, sort, names):
+    client, _ = login_as("viewer")
+    make_planet(name="PSR B1257+12 b", host_star="PSR B1257+12")
+    make_planet(name="Proxima Centauri b", host_star="Proxima Centauri")
+    make_planet(name="alpha b", host_star="Zeta")
+    assert _column(client.get(f"/admin/planet/?{sort}").get_data(as_text=True), "name") == names
+
+
+def test_the_console_lists_names_in_the_order_of_the_catalog_and_the_api(login_as, client,
+                                                                          make_planet):
+    viewer, _ = login_as("viewer")
+    for name in ("PSR B1257+12 b", "Proxima Centauri b", "alpha b", "Beta c", "beta b"):
+        make_planet(name=name)
+    console = _column(viewer.get("/admin/planet/").get_data(as_text=True), "name")
+    api = [item["name"] for item in client.get("/api/planets?sort=name").get_json()["items"]]
+    catalog = re.findall(r'href="/planets/\d+">([^<]+)</a>', client.get("/planets").get_data(
+        as_text=True))
+    assert console == api == catalog
+
+
+@pytest.mark.parametrize(("sort", "key", "index"), [
+    ("", "lower(planets.name)", "uq_planets_name_lower"),
+    ("sort=0&desc=1", "lower(planets.name)", "uq_planets_name_lower"),
+    ("sort=2", "lower(planets.host_star)", "ix_planets_host_star_lower"),
+])
+def test_sorts_ignoring_case_read_an_index_in_order(app, login_as, make_planet, sort, key,
+                                                    index):
+    client, _ = login_as("viewer")
+    for number in range(3):
+        make_planet(name=f"Planet {number}", host_star=f"Star {number}")
+    plan = plan_of(app, client, f"/admin/planet/?{sort}", f"ORDER BY {key}")
+    assert index in plan
+    assert "TEMP B-TREE" not in plan and "Seq Scan" not in plan  # SQLite, PostgreSQL
 
 
 def test_export_is_raw_values_and_neutralises_formulas(login_as, make_planet):

@@ -1,10 +1,13 @@
 """Reviewing applications, reading the audit log, and CSRF on every console POST."""
 
+import re
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from models import AuditEvent, MissionApplication, Planet, User, db
 from tests.conftest import csrf_token_from
+from tests.plans import plan_of
 
 
 @pytest.fixture
@@ -67,6 +70,47 @@ def test_applications_filter_by_status_and_details(login_as, applications):
     assert b"One b" not in client.get("/admin/application/?flt0_0=approved").data
 
 
+@pytest.fixture
+def two_applicants(app, make_user, make_planet):
+    """alice applies to PSR B1257+12 b, Bob to Proxima Centauri b."""
+    with app.app_context():
+        for username, planet in (("alice", "PSR B1257+12 b"), ("Bob", "Proxima Centauri b")):
+            db.session.add(MissionApplication(applicant_id=make_user(username).id,
+                                              planet_id=make_planet(name=planet),
+                                              motivation="To see it."))
+        db.session.commit()
+
+
+def _applicants(page: str) -> list[str]:
+    return re.findall(r'<td class="col-applicant.username">([^<]*)</td>', page)
+
+
+@pytest.mark.parametrize(("sort", "applicants"), [
+    ("sort=0", ["alice", "Bob"]),
+    ("sort=0&desc=1", ["Bob", "alice"]),
+    ("sort=1", ["Bob", "alice"]),  # by planet: Proxima Centauri b, PSR B1257+12 b
+])
+def test_applications_sort_by_applicant_and_planet_ignoring_case(login_as, two_applicants,
+                                                                 sort, applicants):
+    client, _ = login_as("viewer")
+    assert _applicants(client.get(f"/admin/application/?{sort}").get_data(as_text=True)) == \
+        applicants
+
+
+@pytest.mark.parametrize(("filters", "applicants"), [
+    ({"flt0_1": "proxima CENTAURI b"}, ["Bob"]),  # the planet filter
+    ({"flt0_1": " PSR b1257+12 B "}, ["alice"]),
+    ({"flt0_1": "Proxima"}, []),  # equals, not starts with
+    ({"flt0_2": "bob"}, ["Bob"]),  # the applicant filter
+    ({"flt0_2": "ALICE"}, ["alice"]),
+])
+def test_applications_filter_by_planet_and_applicant_ignoring_case(login_as, two_applicants,
+                                                                   filters, applicants):
+    client, _ = login_as("viewer")
+    page = client.get("/admin/application/", query_string=filters).get_data(as_text=True)
+    assert _applicants(page) == applicants
+
+
 def test_audit_log_is_newest_first_and_filterable(login_as, make_planet):
     client, _ = login_as("admin", username="root")
     client.post("/admin/planet/delete/", data={"id": make_planet()})
@@ -85,13 +129,72 @@ def test_audit_log_cannot_be_changed_by_anyone(login_as, app):
     assert client.post("/admin/audit/new/", data={"action": "forged"}).status_code == 403
 
 
-def test_console_home_shows_live_figures_and_the_chart(login_as, make_planet, applications):
+def test_console_home_shows_the_figures_and_the_chart(login_as, make_planet, applications):
     client, _ = login_as("admin")
     make_planet(name="Old b", discovery_year=1995)
     page = client.get("/admin/").get_data(as_text=True)
     assert "Pending applications" in page and '<p class="display-4 mb-0">3</p>' in page
     assert "<svg" in page and "1995: 1" in page and "2015: 3" in page
     assert "Recent changes" in page and "The whole audit log" in page
+
+
+def _gas_giants(page: str) -> str:
+    return re.search(r"<span>Gas giant</span><strong>([\d,]+)</strong>", page)[1]
+
+
+def test_console_home_counts_at_most_once_per_period_and_says_when(app, login_as, make_planet):
+    client, _ = login_as("admin")
+    make_planet(name="One b", planet_type="gas_giant")
+    with app.app_context():
+        engine = db.engine
+    counts = []
+
+    def count(connection, cursor, statement, *args) -> None:
+        if "GROUP BY" in statement:
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = client.get("/admin/").get_data(as_text=True)
+        assert _gas_giants(first) == "1" and len(counts) == 4  # roles, active, types, years
+        when = re.search(r'Figures as of <time datetime="[^"]+Z">\d\d:\d\d:\d\d UTC</time>',
+                         first)
+        assert when and "counted again when 60 seconds old" in first
+
+        make_planet(name="Two b", planet_type="gas_giant")
+        again = client.get("/admin/").get_data(as_text=True)
+        assert _gas_giants(again) == "1" and len(counts) == 4  # counted less than 60 s ago
+        assert when[0] in again
+
+        app.extensions["admin"][0].index_view.figures.seconds = 0  # as if a minute had passed
+        assert _gas_giants(client.get("/admin/").get_data(as_text=True)) == "2"
+        assert len(counts) == 8
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_console_home_counts_again_once_the_cache_is_cleared(app, login_as, make_planet):
+    client, _ = login_as("admin")
+    client.get("/admin/")
+    make_planet(name="One b", planet_type="gas_giant")
+    app.extensions["admin"][0].index_view.figures.clear()
+    assert _gas_giants(client.get("/admin/").get_data(as_text=True)) == "1"
+
+
+def test_console_home_shows_changes_at_once_while_its_figures_are_cached(login_as,
+                                                                         make_planet):
+    client, _ = login_as("admin")
+    client.get("/admin/")
+    client.post("/admin/planet/delete/", data={"id": make_planet(name="Gone b")})
+    assert "planet.delete" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_console_home_reads_the_recent_changes_newest_first_by_id(app, login_as):
+    client, _ = login_as("admin")
+    plan = plan_of(app, client, "/admin/", "FROM audit_events")
+    # Not every event of the readable kinds through their index, then sorted.
+    assert plan == "SCAN audit_events" or "Index Scan Backward using pk_audit_events" in plan
+    assert "Sort" not in plan
 
 
 def test_console_home_links_the_audit_log_for_admins_only(login_as):

@@ -196,6 +196,20 @@ def test_search_and_filter_users(admin, make_user):
     assert "bob@example.com" not in page
 
 
+@pytest.mark.parametrize(("sort", "usernames"), [
+    ("sort=0", ["alice", "Bob", "root", "Zed"]),
+    ("sort=0&desc=1", ["Zed", "root", "Bob", "alice"]),
+    ("sort=1", ["Zed", "alice", "Bob", "root"]),  # by email: Al, bea, Cid, root
+])
+def test_usernames_and_emails_sort_ignoring_case(admin, make_user, sort, usernames):
+    client, _ = admin
+    make_user("alice", email="bea@example.com")
+    make_user("Bob", email="Cid@example.com")
+    make_user("Zed", email="Al@example.com")
+    page = client.get(f"/admin/user/?{sort}").get_data(as_text=True)
+    assert re.findall(r'<td class="col-username">([^<]*)</td>', page) == usernames
+
+
 def test_no_console_page_or_export_shows_a_password_hash(admin, make_user, make_planet, app):
     client, root = admin
     ada = make_user("ada")

@@ -19,6 +19,7 @@ from console.planet_import import Addition, ImportReport, InvalidRow
 from console.services import planets
 from models import AuditEvent, Planet, db
 from models.errors import DomainError
+from tests.conftest import PLANET
 from tests.test_import_export import (
     BAD_MASS,
     BAD_TWO,
@@ -317,6 +318,11 @@ def test_indexes_dropped_for_a_large_import_are_there_after_it(app, monkeypatch,
     assert _planet_indexes(app) == indexes
     assert bool(dropped) is (valid and dialect == "sqlite")  # never on PostgreSQL
     assert _counts(app)[0] == (40 if valid else 0)
+    with app.app_context():  # the search index holds the rows, and those stored afterwards
+        planets.create({**PLANET, "name": "Later 00039 b"}, via="cli")
+        found = db.session.scalars(select(Planet.name).where(
+            Planet.search("00039", dialect)).order_by(Planet.name)).all()
+    assert found == (["Later 00039 b", "Stream 0000039 b"] if valid else ["Later 00039 b"])
 
 
 # --- the CLI ----------------------------------------------------------------------------------

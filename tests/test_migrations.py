@@ -21,7 +21,9 @@ def test_models_and_migrations_agree(app):
     with app.app_context(), db.engine.connect() as connection, warnings.catch_warnings():
         # Alembic cannot compare expression indexes such as lower(name); it says so and skips.
         warnings.filterwarnings("ignore", message=".*expression-based index.*")
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # As `flask db migrate` compares (it leaves SQLite's search index alone, for one).
+        context = MigrationContext.configure(
+            connection, opts=app.extensions["migrate"].configure_args)
         assert compare_metadata(context, db.metadata) == []
 
 
@@ -150,7 +152,8 @@ def models_schema(connection: sa.Connection) -> Schema:
     transaction = connection.begin()
     try:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        connection.execute(sa.text(f'SET LOCAL search_path TO "{schema}"'))
+        # public: where the test databases keep pg_trgm (tests/databases.py)
+        connection.execute(sa.text(f'SET LOCAL search_path TO "{schema}", public'))
         db.metadata.create_all(connection, checkfirst=False)
         return _postgresql_schema(connection, schema)
     finally:

@@ -18,7 +18,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, TextAreaField
 
-from console.admin.base import ConsoleModelView
+from console.admin.base import ConsoleModelView, FilterEqualIgnoringCase
 from console.audit import Source
 from console.history import history_page
 from console.security import Permission, can
@@ -81,9 +81,11 @@ class ApplicationView(ConsoleModelView):
                             ("applicant.username", "applicant.username"),
                             ("planet.name", "planet.name")]
     column_default_sort = ("submitted_at", True)
+    column_sort_ignoring_case = ("applicant.username", "planet.name")
     column_filters = [
         FilterEqual(MissionApplication.status, "Status", options=STATUS_CHOICES),
-        FilterEqual(Planet.name, "Planet"),
+        FilterEqualIgnoringCase(Planet.name, "Planet"),
+        FilterEqualIgnoringCase("applicant.username", "Applicant"),
     ]
     column_details_list = ["id", "applicant.username", "planet.name", "motivation", "status",
                            "submitted_at", "reviewed_by.username", "reviewed_at", "review_note"]

@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterEqual
 from flask_admin.model import typefmt
 from flask_admin.model.base import ViewArgs
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
@@ -34,6 +36,14 @@ from models.errors import DomainError
 CONFLICT_MESSAGE = ("This change conflicts with another record (for example a name that is "
                     "already in use). Nothing was saved.")
 DELETE_CONFIRMATION = "Are you sure you want to delete this record?"
+
+
+class FilterEqualIgnoringCase(FilterEqual):
+    """A text filter that ignores case: both sides lowered by the database, as the lower(...)
+    indexes hold the column."""
+
+    def apply(self, query, value: str, alias: Any = None):
+        return query.filter(func.lower(self.get_column(alias)) == func.lower(value.strip()))
 
 
 TWO_FACTOR_FIRST = "Turn on two-factor sign-in to use the console: staff accounts need it."
@@ -69,6 +79,11 @@ ENDPOINT_ABILITIES = {
     "revert_view": "can_revert",
     "restore_view": "can_restore",
     "review_view": "can_review",  # ApplicationView's approve and reject
+    # PlanetView's CSV import (console/admin/planet_import.py)
+    "import_view": "can_import",
+    "import_apply_view": "can_import",
+    "import_job_view": "can_import",
+    "import_progress_view": "can_import",
 }
 
 
@@ -99,6 +114,7 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     action_permissions: dict[str, Permission] = {}
     offers_create = offers_edit = offers_delete = True
     offers_export = False
+    can_import = False  # PlanetView's CSV import
 
     can_view_details = True
     page_size = 20
@@ -111,6 +127,9 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
     delete_confirmation = DELETE_CONFIRMATION  # asked before a row's delete button acts
     form_field_names: dict[str, str] = {}  # a service's field name -> this view's form field
+    # Sorts by free text ("name", "applicant.username"), which go by lower(...) as the catalog
+    # and the API do, so that case does not split the order; each wants an index on lower(...).
+    column_sort_ignoring_case: tuple[str, ...] = ()
 
     def _may_write(self) -> bool:
         return self.write_permission is not None and can(self.write_permission)
@@ -187,12 +206,16 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         return f"{url}{'&' if '?' in url else '?'}{urlencode(cursor)}" if cursor else url
 
     def _order_by(self, query, joins, sort_joins, sort_field, sort_desc: bool):
-        """Flask-Admin's ordering by one field, then by id, so that pages neither repeat nor
-        skip rows of equal value; the ordering is kept for the page's cursors."""
+        """Flask-Admin's ordering by one field (ignoring case for column_sort_ignoring_case),
+        then by id, so that pages neither repeat nor skip rows of equal value; the ordering is
+        kept for the page's cursors."""
         if sort_field is None:
             return query, joins
         query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=False)
         column = sort_field if alias is None else getattr(alias, sort_field.key)
+        path = ".".join([*(join.key for join in sort_joins or ()), sort_field.key])
+        if path in self.column_sort_ignoring_case:
+            column = func.lower(column, type_=String)
         ordering = Ordering.on(db.engine.dialect.name, f"{'-' if sort_desc else ''}{column}",
                                column, self.model.id, sort_desc)
         g.setdefault("console_orderings", []).append(ordering)

@@ -20,6 +20,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from console.admin.base import ConsoleModelView
+from console.admin.planet_import import PlanetImportMixin
 from console.audit import Source
 from console.history import RevertField
 from console.planet_csv import csv_chunks, planet_batches
@@ -99,7 +100,7 @@ def _differs(field: PlanetField, stored: Any, typed: Any) -> bool:
     return str(typed) != str(stored)
 
 
-class PlanetView(ConsoleModelView):
+class PlanetView(PlanetImportMixin, ConsoleModelView):
     permission = Permission.PLANETS_READ
     write_permission = Permission.PLANETS_WRITE
     offers_export = True
@@ -118,10 +119,11 @@ class PlanetView(ConsoleModelView):
                      "archived": "Archived"}
     column_sortable_list = column_list[:-1]  # not by archived: the filter finds those
     column_default_sort = "name"
+    column_sort_ignoring_case = ("name", "host_star")  # served by their lower(...) indexes
     column_searchable_list = ["name", "host_star"]
 
     def search_placeholder(self) -> str:
-        return "Name or host star starts with…"
+        return "Name or host star contains…"
     column_filters = [
         FilterEqual(Planet.planet_type, "Type", options=CHOICES["planet_type"]),
         FilterEqual(Planet.discovery_method, "Discovery method",
@@ -136,8 +138,8 @@ class PlanetView(ConsoleModelView):
     column_details_list = ["id", *planets.AUDITED_FIELDS, "archived", "created_at", "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
-        """Prefix search served by an index, the same as the catalog page and the API,
-        instead of Flask-Admin's ILIKE '%term%' that reads every row."""
+        """The catalog's and the API's search (Planet.search), served by an index, instead
+        of Flask-Admin's ILIKE '%term%' that reads every row."""
         condition = Planet.search(search, db.engine.dialect.name)
         if count_query is not None:
             count_query = count_query.filter(condition)

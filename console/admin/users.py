@@ -59,6 +59,7 @@ class UserView(ConsoleModelView):
     column_details_list = ["id", *column_list, "two_factor_enabled"]  # never its secret
     column_sortable_list = column_list
     column_default_sort = "username"
+    column_sort_ignoring_case = ("username", "email")  # served by their lower(...) indexes
     column_searchable_list = ["username", "email"]
     column_filters = ["role", "is_active"]
     column_labels = {"is_active": "Active", "created_at": "Created",

@@ -239,10 +239,15 @@ def _list_parameters() -> list[dict[str, Any]]:
                {"type": "string", "enum": DISCOVERY_METHODS}),
         _query("discovered_from", "Only planets discovered in or after this year.", year),
         _query("discovered_to", "Only planets discovered in or before this year.", year),
-        _query("q", "Planets whose name or host star starts with this text, ignoring case.",
+        _query("q", "Planets whose name or host star contains each word of this text, "
+                    "ignoring case; a word of one or two characters must start the name, the "
+                    "host star or a word of theirs, and text of such words only must start "
+                    "the name or the host star. Without `sort`, names that start with the "
+                    "text (its first word, when it has longer ones) come first.",
                {"type": "string", "maxLength": MAX_SEARCH_LENGTH,
                 "pattern": NO_CONTROL_CHARACTERS}),
-        _query("sort", "Sort key; a leading `-` sorts descending. Ties go by id.",
+        _query("sort", "Sort key; a leading `-` sorts descending. Ties go by id. Without "
+                       "it, by name, and with `q` the names that start with it first.",
                {"type": "string", "enum": SORT_VALUES, "default": DEFAULT_SORT}),
         _query("archived", "`true` lists the archived planets instead of the catalog.",
                {"type": "string", "enum": ARCHIVED_VALUES, "default": "false"}),

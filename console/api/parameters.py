@@ -6,11 +6,11 @@ The OpenAPI document describes the parameters from the constants here, so the tw
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
+from sqlalchemy import Select, select
 
 from console.errors import ApiError
 from console.paging import CursorError, Ordering, Page, PageTooDeep, fetch_from, read_page
@@ -65,6 +65,37 @@ def _search_text(raw: str) -> str:
     return raw.strip()
 
 
+# How each parameter of the list is read: a ValueError's message says what is wrong with it.
+READERS: dict[str, Callable[[str], Any]] = {
+    "page": lambda raw: _whole_number(raw, 1, MAX_PAGE),
+    "per_page": lambda raw: _whole_number(raw, 1, MAX_PER_PAGE),
+    "type": lambda raw: _choice(raw, PLANET_TYPES),
+    "method": lambda raw: _choice(raw, DISCOVERY_METHODS),
+    "discovered_from": lambda raw: _whole_number(raw, 0, MAX_YEAR),
+    "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
+    "q": _search_text,
+    "sort": lambda raw: _choice(raw, SORT_VALUES),
+    "archived": lambda raw: _choice(raw, ARCHIVED_VALUES),
+    "after": str,  # checked when the page is read (console.paging)
+}
+
+
+def read_parameters(args: Mapping[str, str], names: Iterable[str] = READERS,
+                    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The values of the parameters `names` found in `args`, and the messages of the bad ones
+    (the catalog page reads some of them as the API does)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name in names:
+        if name not in args:
+            continue
+        try:
+            values[name] = READERS[name](args[name])
+        except ValueError as error:
+            errors[name] = [str(error)]
+    return values, errors
+
+
 @dataclass(frozen=True)
 class PlanetListQuery:
     page: int = 1
@@ -74,48 +105,32 @@ class PlanetListQuery:
     discovered_from: int | None = None
     discovered_to: int | None = None
     q: str = ""
-    sort: str = DEFAULT_SORT
+    sort: str | None = None  # none chosen: DEFAULT_SORT, for a search with its lead first
     archived: str = "false"  # "true" lists the archived planets instead
     after: str | None = None
 
     @classmethod
-    def from_args(cls, args: MultiDict[str, str]) -> PlanetListQuery:
+    def from_args(cls, args: Mapping[str, str]) -> PlanetListQuery:
         """The query of these request arguments; a 400 ApiError names every bad one."""
-        readers = {
-            "page": lambda raw: _whole_number(raw, 1, MAX_PAGE),
-            "per_page": lambda raw: _whole_number(raw, 1, MAX_PER_PAGE),
-            "type": lambda raw: _choice(raw, PLANET_TYPES),
-            "method": lambda raw: _choice(raw, DISCOVERY_METHODS),
-            "discovered_from": lambda raw: _whole_number(raw, 0, MAX_YEAR),
-            "discovered_to": lambda raw: _whole_number(raw, 0, MAX_YEAR),
-            "q": _search_text,
-            "sort": lambda raw: _choice(raw, SORT_VALUES),
-            "archived": lambda raw: _choice(raw, ARCHIVED_VALUES),
-            "after": str,  # checked when the page is read (console.paging)
-        }
-        values: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
-        for name, read in readers.items():
-            if name not in args:
-                continue
-            try:
-                values[name] = read(args[name])
-            except ValueError as error:
-                errors[name] = [str(error)]
+        values, errors = read_parameters(args)
         if errors:
             raise ApiError(400, "Some query parameters are not valid.", fields=errors)
         return cls(**values)
 
     def ordering(self) -> Ordering:
-        descending = self.sort.startswith("-")
-        return Ordering.on(db.engine.dialect.name, self.sort,
-                           SORT_COLUMNS[self.sort.removeprefix("-")], Planet.id, descending)
+        """The chosen sort; with none, by name, and for a search the names that start with
+        what it looks for first (Planet.search_lead)."""
+        dialect = db.engine.dialect.name
+        if self.sort is None and self.q:
+            return Ordering.on(dialect, "search", Planet.name_key(), Planet.id,
+                               lead=Planet.search_lead(self.q))
+        sort = self.sort or DEFAULT_SORT
+        return Ordering.on(dialect, sort, SORT_COLUMNS[sort.removeprefix("-")], Planet.id,
+                           sort.startswith("-"))
 
-    def read(self) -> Page[Planet]:
-        """This page's planets, and the cursor of the next page; a 400 ApiError names a
-        cursor of another list or a page number too deep."""
-        ordering = self.ordering()
-        query = select(Planet, ordering.key, Planet.id).where(
+    def statement(self) -> Select[tuple[Planet, Any, int]]:
+        """The planets of this list, whole, as (planet, sort value, id) for console.paging."""
+        query = select(Planet, self.ordering().key, Planet.id).where(
             Planet.archived == (self.archived == "true"))  # "= 1" uses ix_planets_archived
         if self.type:
             query = query.where(Planet.planet_type == self.type)
@@ -127,9 +142,15 @@ class PlanetListQuery:
             query = query.where(Planet.discovery_year <= self.discovered_to)
         if self.q:
             query = query.where(Planet.search(self.q, db.engine.dialect.name))
+        return query
+
+    def read(self) -> Page[Planet]:
+        """This page's planets, and the cursor of the next page; a 400 ApiError names a
+        cursor of another list or a page number too deep."""
         try:
-            return read_page(fetch_from(db.session, query), ordering, self.per_page,
-                             offset=(self.page - 1) * self.per_page, after=self.after)
+            return read_page(fetch_from(db.session, self.statement()), self.ordering(),
+                             self.per_page, offset=(self.page - 1) * self.per_page,
+                             after=self.after)
         except (CursorError, PageTooDeep) as error:
             field = "after" if isinstance(error, CursorError) else "page"
             raise ApiError(400, "Some query parameters are not valid.",

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from console.paging import Ordering, PagingError, fetch_from, pager_links, read_page
+from console.api.parameters import DEFAULT_SORT, MAX_YEAR, PlanetListQuery, read_parameters
+from console.errors import sentence
+from console.paging import CursorError, PagingError, fetch_from, pager_links, read_page
 from console.services import applications
 from console.site import bp
 from console.site.forms import MissionApplicationForm
 from models import (
     MAX_ID,
     ApplicationStatus,
+    DiscoveryMethod,
     MissionApplication,
     Planet,
     PlanetType,
@@ -43,34 +49,72 @@ def _page_number() -> int:
     return whole_number(request.args.get("page")) or 1
 
 
+# The catalog's columns: heading, the API sort that orders by it (None: not sortable), and
+# whether it holds numbers.
+COLUMNS = [("Name", "name", False), ("Type", "planet_type", False), ("Host star", None, False),
+           ("Discovered", "discovery_year", True), ("Method", "discovery_method", False),
+           ("Mass (Earth = 1)", "mass_earth", True), ("Radius (Earth = 1)", "radius_earth", True),
+           ("Distance (ly)", "distance_ly", True)]
+# The API's list parameters that the catalog reads as the API does, as the page names them.
+FILTERS = {"type": "Type", "method": "Discovery method", "discovered_from": "Discovered from",
+           "discovered_to": "Discovered to", "sort": "Sort"}
+
+
+@dataclass(frozen=True)
+class Heading:
+    label: str
+    numeric: bool
+    url: str | None  # the list sorted by this column, or the other way when it already is
+    order: str | None  # "ascending" or "descending" when the list is sorted by it (aria-sort)
+
+
+def _heading(label: str, key: str | None, numeric: bool, sort: str | None,
+             url: Callable[..., str]) -> Heading:
+    """A column's heading in the list sorted by `sort` (None: a search's own order);
+    `url(sort=...)` links another sort."""
+    if key is None:
+        return Heading(label, numeric, None, None)
+    order = "ascending" if sort == key else "descending" if sort == f"-{key}" else None
+    return Heading(label, numeric, url(sort=f"-{key}" if order == "ascending" else key), order)
+
+
 @bp.route("/planets")
 def planets():
     query_text = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100]
-    planet_type = request.args.get("type", "")
-    if planet_type not in {t.value for t in PlanetType}:
-        planet_type = ""
-    ordering = Ordering.on(db.engine.dialect.name, "name", Planet.name_key(), Planet.id)
-    query = select(Planet, ordering.key, Planet.id).where(Planet.archived == False)  # noqa: E712 - a comparison the indexes understand
-    if query_text:
-        query = query.where(Planet.search(query_text, db.engine.dialect.name))
-    if planet_type:
-        query = query.where(Planet.planet_type == planet_type)
+    given = {name: request.args[name].strip() for name in FILTERS
+             if request.args.get(name, "").strip()}  # a form's blank fields filter nothing
+    values, errors = read_parameters(given)
+    query = PlanetListQuery(q=query_text, per_page=PLANETS_PER_PAGE, **values)
+
+    def catalog_url(**changes: str | int | None) -> str:
+        """This list (its search, filters and sort) with `changes`, from page 1 unless told."""
+        return url_for("site.planets", **{"q": query_text or None,
+                                          **{name: given[name] for name in values}, **changes})
+
+    shown = {"q": query_text, "filters": given, "labels": FILTERS, "errors": errors,
+             "headings": [_heading(*column, query.sort or (None if query_text else DEFAULT_SORT),
+                                   catalog_url) for column in COLUMNS],
+             "first_page": catalog_url(),
+             "planet_types": list(PlanetType), "methods": list(DiscoveryMethod),
+             "max_year": MAX_YEAR}
+    if errors:
+        return render_template("site/planets.html", **shown), 400
     number = _page_number()
     try:
-        page = read_page(fetch_from(db.session, query), ordering, PLANETS_PER_PAGE,
-                         offset=(number - 1) * PLANETS_PER_PAGE,
+        page = read_page(fetch_from(db.session, query.statement()), query.ordering(),
+                         PLANETS_PER_PAGE, offset=(number - 1) * PLANETS_PER_PAGE,
                          after=request.args.get("after"), before=request.args.get("before"))
-    except PagingError:  # a cursor we did not make, or a page number too deep
-        abort(400)
+    except PagingError as error:  # a cursor we did not make, or a page number too deep
+        problem = "This link is not one of this list's pages; start again from the first " \
+            "page." if isinstance(error, CursorError) else sentence(str(error))
+        return render_template("site/planets.html", problem=problem, **shown), 400
 
     def page_url(number: int, **cursor: str) -> str:
-        return url_for("site.planets", q=query_text or None, type=planet_type or None,
-                       page=number if number > 1 else None, **cursor)
+        return catalog_url(page=number if number > 1 else None, **cursor)
 
     return render_template(
         "site/planets.html", planets=page.items, links=pager_links(page, number, page_url),
-        q=query_text, planet_type=planet_type, planet_types=list(PlanetType),
-    )
+        ended=not page.items and (number > 1 or "after" in request.args), **shown)
 
 
 @bp.route(f"/planets/<int(max={MAX_ID}):planet_id>")

@@ -34,7 +34,7 @@ from models import users as users_module
 from seed import catalog_size
 
 CACHE_DIR = PROJECT_ROOT / ".bench-cache"
-DATA_VERSION = 3  # bump when build() changes what a database holds
+DATA_VERSION = 4  # bump when build() changes what a database holds
 MEMBERS = 1_000
 MEMBER_PASSWORD = "bench member password 42"
 
@@ -108,7 +108,7 @@ def _add_applications(member_ids: list[int]) -> None:
         if status is ApplicationStatus.WITHDRAWN:
             applications.withdraw(application, member)
         elif status is not ApplicationStatus.PENDING:
-            applications.review([application], reviewer, status)
+            applications.review([application], reviewer, status, "Benchmark review.")
 
 
 def build(url: str, planets: int, instance_path: Path, history: HistorySizes | None) -> None:
@@ -163,8 +163,21 @@ def sqlite_database(planets: int, workdir: Path, *, cache: bool, rebuild: bool,
 
 
 def _schema_url(base_url: str, schema: str) -> str:
+    """The schema's URL; public follows it on the search_path, for pg_trgm (see
+    _shared_extensions)."""
     separator = "&" if "?" in base_url else "?"
-    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema},public"
+
+
+def _shared_extensions(engine: sa.Engine) -> None:
+    """pg_trgm in the public schema, as tests/databases.py makes it: created by the migrations
+    with a private schema first on the search_path, it would go into that schema, out of
+    the others' sight, and be dropped with it. The lock keeps runs side by side from creating
+    it at the same time."""
+    with engine.connect() as connection, connection.execution_options(
+            isolation_level="READ COMMITTED").begin():  # the engine's AUTOCOMMIT: no lock
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('pg_trgm'))"))
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
 
 
 @contextmanager
@@ -174,6 +187,7 @@ def postgres_databases(base_url: str, sizes: list[tuple[int, HistorySizes | None
     the end."""
     base_url = normalise_database_url(base_url)
     engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    _shared_extensions(engine)
     schemas: list[str] = []
     try:
         databases = []

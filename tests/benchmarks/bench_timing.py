@@ -103,6 +103,20 @@ def time_interleaved(targets: list[tuple[FlaskClient, str]], most: int, budget_s
     return timings
 
 
+def time_each(client: FlaskClient, url: str, count: int, before: Callable[[], None]) -> Timing:
+    """`count` timed GETs of `url` in a row, each after an untimed `before()` (e.g. clearing
+    a cache, to time what a first view costs)."""
+    timing = Timing(url)
+    for _ in range(count):
+        before()
+        elapsed, status = _request_ms(client, url)
+        if status != 200:
+            timing.error = f"HTTP {status}"
+            break
+        timing.samples.append(elapsed)
+    return timing
+
+
 class _PagerParser(HTMLParser):
     """Collects (href, text) of the links inside <ul class="pagination"> elements."""
 

@@ -14,7 +14,7 @@ def test_member_applies_for_a_mission_and_withdraws_it(page):
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(25)
 
-    page.get_by_label("Name or host star starts with").fill("Kepler-452")
+    page.get_by_label("Name or host star contains").fill("Kepler-452")
     page.get_by_role("button", name="Search").click()
     expect(rows).to_have_count(1)
     page.get_by_role("link", name="Kepler-452 b").click()
