@@ -413,6 +413,10 @@ def _import(rows: Iterable[CsvRow], report: ImportReport, where: Callable[[], Im
                 # chose to scan the whole table for each batch, which grows with every batch
                 # (minutes for 100,000 rows). For this transaction only.
                 db.session.execute(text("SET LOCAL enable_seqscan = off"))
+                # Nor the trigram indexes of search (GIN, read by bitmap scans only), which
+                # also answer "=": their list of entries not yet merged grows with every
+                # batch, and each lookup read all of it (20,000 rows took two minutes).
+                db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
             reindex = _Reindex() if writing else None
             while chunk := list(islice(rows, IMPORT_BATCH_SIZE)):
                 fresh = _fresh_rows(chunk, report, seen)
