@@ -114,13 +114,14 @@ def fresh_database(label: str, workdir: Path, base_url: str = "") -> Iterator[st
         finally:
             path.unlink(missing_ok=True)
         return
-    from bench_data import _schema_url
+    from bench_data import _schema_url, _shared_extensions
 
     from console.config import normalise_database_url
 
     base_url = normalise_database_url(base_url)
     engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
     schema = f"bench_import_{label.lower()}_{uuid.uuid4().hex[:10]}"
+    _shared_extensions(engine)
     try:
         with engine.connect() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
