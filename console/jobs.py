@@ -84,6 +84,11 @@ class JobQueue:
         return ran
 
 
+def percent_done(done: int, total: int | None) -> int:
+    """A job's progress (`done` of `total`, as set_progress stores it) in whole percent."""
+    return min(100, round(100 * done / total)) if total else 0
+
+
 def queue() -> JobQueue:
     return current_app.extensions["job_queue"]
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from console.admin.base import ConsoleModelView
 from console.audit import Source
-from console.jobs import queue
+from console.jobs import percent_done, queue
 from console.security import Permission
 from console.services import jobs
 from models import Job, JobState
@@ -29,7 +29,7 @@ def _progress(view: Any, context: Any, job: Job, name: str) -> Markup | str:
     done, total = queue().progress(job.id) or (0, None)
     if not total:
         return f"{done:,} done" if done else "started"
-    percent = min(100, round(100 * done / total))
+    percent = percent_done(done, total)
     return Markup(
         '<progress max="{total}" value="{done}" aria-label="Progress of job {id}">{percent}%'
         "</progress> {percent}%").format(total=total, done=done, id=job.id, percent=percent)

@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.datastructures import CombinedMultiDict
 from wtforms import BooleanField, FileField, Form, HiddenField
 
-from console.jobs import queue
+from console.jobs import percent_done, queue
 from console.security import Permission, can
 from console.services import planet_imports
 from console.services.planet_imports import ImportRun
@@ -127,5 +127,4 @@ class PlanetImportMixin:
     def _progress(job: Any) -> dict[str, Any]:
         done, total = (queue().progress(job.id) if job.state == JobState.RUNNING.value
                        else None) or (0, None)
-        percent = min(100, round(100 * done / total)) if total else 0
-        return {"done": done, "total": total, "percent": percent}
+        return {"done": done, "total": total, "percent": percent_done(done, total)}

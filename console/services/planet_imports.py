@@ -113,14 +113,15 @@ def run_import_job(job: Job) -> dict[str, Any]:
     filename = file.filename
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
 
-    said = [0.0]  # when progress was last written
+    said_at = 0.0  # when progress was last written
 
     def progress(where: ImportProgress) -> None:
         # At most every PROGRESS_SECONDS: each write is a commit of the queue's store (on
         # SQLite, a sync to disk), and a page asks once a second.
-        if time.monotonic() - said[0] >= PROGRESS_SECONDS:
+        nonlocal said_at
+        if time.monotonic() - said_at >= PROGRESS_SECONDS:
             queue().set_progress(job_id, where.done, where.total)
-            said[0] = time.monotonic()
+            said_at = time.monotonic()
 
     report = _import(file, dry_run=payload["dry_run"], update=payload["update"], actor=actor,
                      progress=progress)
