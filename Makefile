@@ -7,7 +7,7 @@ PORT ?= 8000
 WEB_CONCURRENCY ?= 4
 JOB_WORKERS ?= 4
 
-.PHONY: run serve worker test lint screenshots clean bench loadtest
+.PHONY: run serve worker test lint screenshots clean bench loadtest checkers
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,20 @@ serve: $(VENV)/.installed
 worker: $(VENV)/.installed
 	@$(DOTENV) $(FLASK) worker --workers $(JOB_WORKERS)
 
-test: $(VENV)/.installed
+# The browser tests' page checkers from the npm registry, at pinned versions, without their
+# install scripts (vnu-jar's would fetch a Java; the machine's java runs the jar):
+# axe-core (accessibility rules) and vnu-jar (the Nu Html Checker). See tests/browser/page_checks.py.
+AXE_CORE_VERSION := 4.14.1
+VNU_JAR_VERSION := 26.9.27
+CHECKERS := .cache/npm/node_modules
+$(CHECKERS)/.installed: Makefile
+	npm install --prefix .cache/npm --no-save --no-package-lock --ignore-scripts --no-audit \
+	  --no-fund axe-core@$(AXE_CORE_VERSION) vnu-jar@$(VNU_JAR_VERSION)
+	touch $@
+
+checkers: $(CHECKERS)/.installed
+
+test: $(VENV)/.installed $(CHECKERS)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Scale benchmark at 1k and 1M planets (a few minutes; not part of `make test`).
@@ -64,4 +77,4 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .cache

@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     register_extensions(app)
     register_blueprints(app)
+    register_template_filters(app)
     register_error_handlers(app)
     register_commands(app)
     register_request_log(app)
@@ -63,6 +64,7 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 def register_extensions(app: Flask) -> None:
     from console.admin import init_admin
     from console.admin.planet_import import raise_upload_limit
+    from console.form_focus import init_form_focus
     from console.jobs import init_jobs
     from console.mail import init_mail
     from console.security import register_security
@@ -82,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     if not event.contains(Engine, "connect", _enable_sqlite_foreign_keys):
         event.listen(Engine, "connect", _enable_sqlite_foreign_keys)
     register_security(app)
+    init_form_focus(app)
     init_admin(app)
 
 
@@ -96,6 +99,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # the API takes bearer tokens, never the session cookie, for writes
+
+
+def register_template_filters(app: Flask) -> None:
+    """Values as words, numbers and times as people read them (console/labels.py)."""
+    from console.labels import register_labels
+
+    register_labels(app)
 
 
 def register_error_handlers(app: Flask) -> None:

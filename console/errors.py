@@ -31,7 +31,7 @@ MESSAGES = {
     415: "This address does not accept a body of that type.",
     422: "The request has invalid values.",
     429: "Too many attempts. Please wait a minute and try again.",
-    500: "Something went wrong on our side. The team has been notified.",
+    500: "Something went wrong on our side. Please try again later.",
     503: "The service is temporarily unavailable. Please try again shortly.",
 }
 
@@ -71,8 +71,21 @@ def error_response(status: int, message: str | None = None,
             error["fields"] = {str(name): list(messages) for name, messages in fields.items()}
         response = jsonify(error=error, **(beside or {}))
     else:
-        response = render_template("errors/error.html", status=status, message=message)
+        response = _page(status, message)
     return response, status
+
+
+def _page(status: int, message: str) -> str:
+    """The site's error page; a console address's refusal (4xx) for staff in the console's
+    page, with its navigation. A server error always gets the site's page, which needs the
+    least of what may have just failed."""
+    if status < 500:
+        from console.admin.error_page import console_error_page  # console.admin imports us
+
+        page = console_error_page(status, message)
+        if page is not None:
+            return page
+    return render_template("errors/error.html", status=status, message=message)
 
 
 def handle_http_exception(error: HTTPException):

@@ -142,6 +142,17 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+RETRY_AFTER_STATUSES = (429, 503)
+
+
+def drop_stray_retry_after(response: Response) -> Response:
+    """Retry-After only on a refusal that asks to come back later (429, 503): the rate
+    limiter's headers put it on every answer of a limited address, where it means nothing."""
+    if response.status_code not in RETRY_AFTER_STATUSES:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def refuse_nul_characters() -> None:
     """400 for a NUL character anywhere in the path, the query or a form, naming the input: no
     field accepts one and PostgreSQL cannot even compare text holding it."""
@@ -187,7 +198,7 @@ def load_signed_in_user() -> None:
 
 
 # What a user who must choose a new password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout"}
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_theme"}
 
 
 def require_password_change() -> Response | None:
@@ -207,4 +218,7 @@ def register_security(app: Flask) -> None:
     app.before_request(load_signed_in_user)
     app.before_request(require_password_change)
     app.after_request(set_security_headers)
+    # Flask runs the app's after_request hooks last registered first: the first in the list
+    # runs after all others, the rate limiter's headers included.
+    app.after_request_funcs.setdefault(None, []).insert(0, drop_stray_retry_after)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, can=can, Permission=Permission)

@@ -43,6 +43,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC: every time is stored in UTC, and SQLite hands them back naive (without
+    a zone), PostgreSQL in the connection's zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
     """A CHECK constraint that `column` holds one of the enum's values."""
     return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in values)})", name=name)
@@ -66,12 +72,12 @@ from models.import_files import ImportFile, ImportFileChunk  # noqa: E402
 from models.jobs import Job, JobState  # noqa: E402
 from models.planets import DiscoveryMethod, Planet, PlanetType  # noqa: E402
 from models.sessions import RecoveryCode, UserSession  # noqa: E402
-from models.users import Role, User  # noqa: E402
+from models.users import Role, Theme, User  # noqa: E402
 
 __all__ = [
     "MAX_ID",
     "ApiToken", "ApplicationStatus", "AuditEvent", "Base", "DiscoveryMethod", "ImportFile",
     "ImportFileChunk", "Job", "JobState",
     "MissionApplication",
-    "Planet", "PlanetType", "RecoveryCode", "Role", "User", "UserSession", "db",
+    "Planet", "PlanetType", "RecoveryCode", "Role", "Theme", "User", "UserSession", "db",
 ]

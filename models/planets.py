@@ -48,6 +48,10 @@ from models.errors import DomainError
 EARLIEST_DISCOVERY_YEAR = 1600  # the telescope; planets known since antiquity have no year
 LATEST_DISCOVERY_YEAR_CHECK = 2100  # the database's bound; the schema refuses future years
 MAX_MAGNITUDE = 1e15  # no catalog value comes near; larger ones are typing errors
+SOLAR_SYSTEM_HOST = "Sun"  # the host star of the Solar System's planets, as the catalog names it
+# The planets people knew before the telescope; the seed catalog leaves their discovery year
+# empty (seed/README.md). Any other planet without a year has an unknown one.
+KNOWN_SINCE_ANTIQUITY = frozenset({"mercury", "venus", "earth", "mars", "jupiter", "saturn"})
 
 
 class PlanetType(StrEnum):
@@ -155,6 +159,17 @@ class Planet(db.Model):
     @property
     def method_label(self) -> str:
         return DiscoveryMethod(self.discovery_method).label
+
+    @property
+    def in_solar_system(self) -> bool:
+        """A planet of the Sun: the catalog gives it no distance in light years."""
+        return (self.host_star or "").strip().lower() == SOLAR_SYSTEM_HOST.lower()
+
+    @property
+    def known_since_antiquity(self) -> bool:
+        """Mercury to Saturn, whose discovery has no year; Uranus and Neptune have one."""
+        return (self.discovery_year is None and self.in_solar_system
+                and (self.name or "").strip().lower() in KNOWN_SINCE_ANTIQUITY)
 
     @staticmethod
     def find_by_name(name: str) -> Planet | None:

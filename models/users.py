@@ -35,6 +35,23 @@ class Role(StrEnum):
     EDITOR = "editor"
     ADMIN = "admin"
 
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Theme(StrEnum):
+    """The colours an account's pages use: the system's setting (prefers-color-scheme) or one
+    chosen for good."""
+
+    AUTO = "auto"
+    LIGHT = "light"
+    DARK = "dark"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
 
 @cache
 def common_passwords() -> frozenset[str]:
@@ -99,6 +116,7 @@ class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (
         one_of("role", Role, "role_known"),
+        one_of("theme", Theme, "theme_known"),
         NEVER_REUSE_IDS,
     )
 
@@ -118,6 +136,9 @@ class User(db.Model):
     # code was accepted for, so that no code is taken twice.
     totp_secret: Mapped[str | None] = mapped_column(String(32))
     totp_last_step: Mapped[int | None] = mapped_column()
+    # The colour theme of the owner's pages, in the site and the console alike.
+    theme: Mapped[str] = mapped_column(String(5), default=Theme.AUTO.value,
+                                       server_default=Theme.AUTO.value)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r} {self.role}>"

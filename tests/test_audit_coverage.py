@@ -184,6 +184,8 @@ def test_every_write_of_every_route_is_audited(app, writes, make_user, make_plan
     ended = _one(app, UserSession, user_id=_one(app, User, username="ada_l").id)
     walk.send(member, "POST", f"/account/sessions/{ended.id}/end")
     walk.send(member, "POST", "/account/sessions/end-others")
+    walk.send(member, "POST", "/account/theme", data={"theme": "dark"})
+    walk.send(visitor, "POST", "/account/theme", data={"theme": "light"})  # a cookie, no row
     # Two-factor sign-in: on, new recovery codes, a login's code step (wrong, right), off.
     enrolling = app.test_client()
     AuthActions(enrolling).login("ada_l", "a brand new passphrase")

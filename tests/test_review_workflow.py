@@ -90,7 +90,7 @@ def test_details_page_shows_applicant_planet_motivation_story_and_the_decision_f
     assert f'<a href="/admin/planet/details/?id={application.planet_id}">Kepler-452 b</a>' in page
     assert '<div class="text-pre-line">To see a sun like ours.\nAnd its &lt;b&gt;sky&lt;/b&gt;.' \
         in page
-    assert re.search(r"UTC: application\.submit by ada_l, from site</li>", page)
+    assert re.search(r"UTC: Application submitted by ada_l, from the Member site</li>", page)
     assert f"/admin/application/history/?id={application_id}" in page
     form = page[page.index(f'action="{REVIEW_URL}"'):]
     form = form[:form.index("</form>")]
@@ -336,7 +336,7 @@ def test_the_dashboard_shows_the_decision_when_and_the_note_signed_by_the_missio
     row = row[:row.index("</tr>")]
     assert "Rejected by the mission office on" in row
     assert decided_at.strftime("%d %b %Y, %H:%M UTC") in row
-    assert (f'<time datetime="{decided_at.strftime("%Y-%m-%dT%H:%MZ")}">') in row
+    assert (f'<time datetime="{decided_at.strftime("%Y-%m-%dT%H:%M:%SZ")}">') in row
     assert "&lt;script&gt;alert(1)&lt;/script&gt;\nMaybe next year." in row
     assert "<script>alert(1)" not in page
     other = page[page.index("Two b"):]

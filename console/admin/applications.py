@@ -18,6 +18,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms import Form, TextAreaField
 
+from console import labels
 from console.admin.base import ConsoleModelView, FilterEqualIgnoringCase
 from console.audit import Source
 from console.history import history_page
@@ -27,7 +28,7 @@ from models import ApplicationStatus, AuditEvent, MissionApplication, Planet
 from models.applications import MAX_REVIEW_NOTE_LENGTH, REVIEWERS
 from models.errors import DomainError
 
-STATUS_CHOICES = [(status.value, status.label) for status in ApplicationStatus]
+STATUS_CHOICES = labels.choices(labels.STATUS_LABELS)
 # The value of each decision button -> the status it sets.
 DECISIONS = {"approve": ApplicationStatus.APPROVED, "reject": ApplicationStatus.REJECTED}
 
@@ -92,9 +93,12 @@ class ApplicationView(ConsoleModelView):
     column_formatters_detail = {
         "applicant.username": _applicant, "planet.name": _planet, "motivation": _paragraphs,
         "review_note": _paragraphs,
-        "status": lambda view, context, model, name: model.status_label,
     }
+    column_choices = {"status": STATUS_CHOICES}  # list, details and filter in words
     max_review_note_length = MAX_REVIEW_NOTE_LENGTH
+
+    def record_label(self, model: MissionApplication) -> str:
+        return f"application {model.id} ({model.applicant.username}, {model.planet.name})"
 
     @property
     def can_review(self) -> bool:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import url_for
 from markupsafe import Markup
 
+from console import labels
 from console.admin.base import ConsoleModelView
 from console.admin.history import HISTORY_VIEWS
+from console.history import field_changes
 from console.security import Permission, can
+from models import AuditEvent
 
 
 def _changes(view, context, model, name) -> Markup:
-    text = json.dumps(model.changes, ensure_ascii=False, sort_keys=True, default=str)
-    return Markup("<code>{}</code>").format(text)
+    """Each changed field as its label, its value before and after, in words."""
+    items = [Markup('<li><span class="font-weight-bold">{}</span>: {} → {}</li>').format(
+        labels.field_label(change.field),
+        labels.change_value(change.before, change.field) or "—",
+        labels.change_value(change.after, change.field) or "—")
+        for change in sorted(field_changes(model), key=lambda change: change.field)]
+    return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(Markup("").join(items))
 
 
 def _actor(view, context, model, name) -> str:
-    return model.actor_username or f"— ({model.via})"
+    return model.actor_username or "no one logged in"
 
 
 
@@ -45,8 +51,16 @@ class AuditView(ConsoleModelView):
     column_details_list = ["id", *column_list, "changes"]
     column_labels = {"at": "When", "actor_username": "Actor", "target_type": "Target",
                      "target_id": "Target id", "via": "From", "via_detail": "Token or file",
-                     "remote_addr": "Address", "changes": "Changes [before, after]"}
+                     "remote_addr": "Address", "changes": "Changes"}
     column_sortable_list = ["at", "action", "actor_username", "target_type"]
     column_default_sort = ("at", True)
     column_filters = ["action", "actor_username", "target_type", "target_id", "via"]
     column_formatters = {"changes": _changes, "actor_username": _actor, "target_id": _target}
+    # Actions, targets and sources in words, in the list, the details and the filters' options
+    # (the filters' values stay the identifiers).
+    column_choices = {"action": labels.choices(labels.ACTION_LABELS),
+                      "target_type": labels.choices(labels.TARGET_LABELS),
+                      "via": labels.choices(labels.SOURCE_LABELS)}
+
+    def record_label(self, model: AuditEvent) -> str:
+        return f"audit event {model.id}"

@@ -24,6 +24,7 @@ from sqlalchemy import String, func
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
+from console import labels
 from console.admin import rows
 from console.admin.history import HistoryMixin
 from console.errors import sentence
@@ -90,14 +91,6 @@ ENDPOINT_ABILITIES = {
 CURSOR_ARGS = ("after", "before")  # of previous/next links (console.paging)
 
 
-def _minutes(view: Any, value: datetime, name: str) -> str:
-    return value.strftime("%Y-%m-%d %H:%M")
-
-
-def _seconds(view: Any, value: datetime, name: str) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _printable(text: str) -> bool:
     return not any(ord(char) < 32 or ord(char) == 127 for char in text)
 
@@ -120,16 +113,31 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     page_size = 20
     list_template = "admin/model/console_list.html"
     details_template = "admin/model/console_details.html"  # with a link to the history
+    # Forms with their errors and help tied to the fields (admin/model/_form.html); the edit
+    # page also shows a planet's edit conflict.
+    create_template = "admin/model/console_create.html"
+    edit_template = "admin/model/console_edit.html"
     # Previous/next paging, by cursor (console.paging): counting every row of a large table on
     # each page view, or skipping rows to reach a deep page, costs more than the page itself.
     simple_list_pager = True
-    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: _minutes}
-    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS, datetime: _seconds}
+    # Times with their zone, numbers as published, yes or no (console/labels.py).
+    column_type_formatters = {**typefmt.BASE_FORMATTERS, datetime: labels.minutes_type_formatter,
+                              float: labels.number_type_formatter,
+                              bool: labels.yes_no_type_formatter}
+    column_type_formatters_detail = {**typefmt.DETAIL_FORMATTERS,
+                                     datetime: labels.seconds_type_formatter,
+                                     float: labels.number_type_formatter,
+                                     bool: labels.yes_no_type_formatter}
     delete_confirmation = DELETE_CONFIRMATION  # asked before a row's delete button acts
     form_field_names: dict[str, str] = {}  # a service's field name -> this view's form field
     # Sorts by free text ("name", "applicant.username"), which go by lower(...) as the catalog
     # and the API do, so that case does not split the order; each wants an index on lower(...).
     column_sort_ignoring_case: tuple[str, ...] = ()
+
+    def record_label(self, model: Any) -> str:
+        """What the console calls one record in its row buttons and headings ("Edit
+        Kepler-452 b"): a view names its records by what people know them by."""
+        return f"record {self.get_pk_value(model)}"
 
     def _may_write(self) -> bool:
         return self.write_permission is not None and can(self.write_permission)

@@ -102,7 +102,8 @@ class HistoryMixin:
             except DomainError as error:
                 self.refused(error, outcome="Nothing was restored.")
             else:
-                flash(f"{record} is back, with its old id {record.id}.", "success")
+                flash(f"{self.record_label(record)} is back, with its old id {record.id}.",
+                      "success")
                 return redirect(self.get_url(".details_view", id=record.id))
         return self.render("admin/model/restore.html", event=event,
                            changes=field_changes(event))

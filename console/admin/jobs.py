@@ -11,6 +11,7 @@ from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup
 
+from console import labels
 from console.admin.base import ConsoleModelView
 from console.audit import Source
 from console.jobs import percent_done, queue
@@ -19,7 +20,7 @@ from console.services import jobs
 from models import Job, JobState
 from models.errors import DomainError
 
-STATE_CHOICES = [(state.value, state.label) for state in JobState]
+STATE_CHOICES = labels.choices(labels.JOB_STATE_LABELS)
 
 
 def _progress(view: Any, context: Any, job: Job, name: str) -> Markup | str:
@@ -50,9 +51,12 @@ class JobView(ConsoleModelView):
     column_sortable_list = ["created_at", "kind", "state"]
     column_default_sort = ("created_at", True)
     column_filters = ["state", "kind"]
-    column_choices = {"state": STATE_CHOICES}
+    column_choices = {"state": STATE_CHOICES, "kind": labels.choices(labels.JOB_KIND_LABELS)}
     column_formatters = {"progress": _progress}
     column_formatters_detail = {"progress": _progress}
+
+    def record_label(self, model: Job) -> str:
+        return f"job {model.id} ({model.title})" if model.title else f"job {model.id}"
 
     @action("retry", "Retry", "Run the selected failed jobs again?")
     def action_retry(self, ids: list[str]) -> None:

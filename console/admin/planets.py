@@ -19,6 +19,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from console import labels
 from console.admin.base import ConsoleModelView
 from console.admin.planet_import import PlanetImportMixin
 from console.audit import Source
@@ -38,7 +39,7 @@ CHOICES = {
 
 
 def _label(field) -> str:
-    return f"{field.label} ({field.unit})" if field.unit else field.label
+    return labels.field_label(field.name)  # "Mass (Earth masses)"
 
 
 class _YearRange:
@@ -116,7 +117,7 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
     column_list = ["name", "planet_type", "host_star", "discovery_year", "discovery_method",
                    "mass_earth", "radius_earth", "distance_ly", "archived"]
     column_labels = {**{field.name: _label(field) for field in PLANET_FIELDS},
-                     "archived": "Archived"}
+                     "archived": "Archived", "created_at": "Created", "updated_at": "Updated"}
     column_sortable_list = column_list[:-1]  # not by archived: the filter finds those
     column_default_sort = "name"
     column_sort_ignoring_case = ("name", "host_star")  # served by their lower(...) indexes
@@ -124,6 +125,10 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
 
     def search_placeholder(self) -> str:
         return "Name or host star contains…"
+
+    def record_label(self, model: Planet) -> str:
+        return model.name
+
     column_filters = [
         FilterEqual(Planet.planet_type, "Type", options=CHOICES["planet_type"]),
         FilterEqual(Planet.discovery_method, "Discovery method",
@@ -134,7 +139,9 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
     ]
     column_choices = CHOICES  # list and details show the labels, as the filters do
     column_formatters = {"archived": lambda view, context, model, name:
-                         "Yes" if model.archived else "No"}
+                         "Yes" if model.archived else "No",
+                         "discovery_year": labels.planet_formatter(labels.discovered),
+                         "distance_ly": labels.planet_formatter(labels.distance)}
     column_details_list = ["id", *planets.AUDITED_FIELDS, "archived", "created_at", "updated_at"]
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
@@ -169,8 +176,6 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
             self.refused(error, form)
             return False
 
-    edit_template = "admin/model/console_edit.html"  # with the conflict screen
-
     def update_model(self, form: PlanetForm, model: Planet) -> bool:
         try:
             planets.update(model, form.values(), via=Source.CONSOLE,
@@ -187,7 +192,8 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
         """The edit form again, with the user's values, each field that differs from what is
         stored now beside the stored value and who stored it; saving again confirms."""
         db.session.refresh(model)
-        form.conflicts = [(field.label, getattr(model, field.name), form[field.name].data)
+        form.conflicts = [(field.label, labels.change_value(getattr(model, field.name), field.name),
+                           labels.change_value(form[field.name].data, field.name))
                           for field in PLANET_FIELDS
                           if _differs(field, getattr(model, field.name), form[field.name].data)]
         form.conflict_by = db.session.scalar(select(AuditEvent).where(

@@ -2,8 +2,9 @@
 buttons and cells are most of the page, and every value a template writes costs a look-up, a
 call and an escape, where here what all rows share is worked out once per page.
 
-The markup is what Flask-Admin's list template writes, with a name on each icon button for
-assistive technology; templates/admin/model/console_list.html puts the table around it.
+The markup is what Flask-Admin's list template writes, with a name on each icon button and
+checkbox after the record it acts on ("Edit Kepler-452 b", from the view's record_label);
+templates/admin/model/console_list.html puts the table around it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote_plus
 
-from flask_admin.babel import gettext
 from flask_wtf.csrf import generate_csrf
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
@@ -23,6 +23,8 @@ ICONS = {  # of Flask-Admin's row actions, by their template name
         "row_actions.delete_row": "fa fa-trash glyphicon glyphicon-trash",
     }.items()
 }
+VERBS = {"row_actions.view_row": "View", "row_actions.edit_row": "Edit",
+         "row_actions.delete_row": "Delete"}
 
 
 def list_rows(view: Any, context: Context, rows: list[Any]) -> Markup:
@@ -38,8 +40,8 @@ def list_rows(view: Any, context: Context, rows: list[Any]) -> Markup:
     delete_fields = (f'<input type="hidden" name="url" value="{escape(return_url)}">'
                      f'<input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">')
     confirm = escape(view.delete_confirmation)
-    select = escape(gettext("Select record")) if context["actions"] else None  # checkboxes
-    buttons = [(action, getattr(action, "template_name", None), escape(action.title or ""))
+    select = bool(context["actions"])  # a checkbox on each row for the bulk actions
+    buttons = [(action, getattr(action, "template_name", None))
                for action in context["list_row_actions"]]
     columns = [(name, escape(name)) for name, _ in view._list_columns]
 
@@ -47,20 +49,22 @@ def list_rows(view: Any, context: Context, rows: list[Any]) -> Markup:
     for row in rows:
         pk = view.get_pk_value(row)
         shown_pk, linked_pk = escape(pk), quote_plus(str(pk))
+        label = view.record_label(row)
         html.append("<tr>")
         if select:
             html.append(f'<td><input type="checkbox" name="rowid" class="action-checkbox" '
-                        f'value="{shown_pk}" aria-label="{select}"></td>')
+                        f'value="{shown_pk}" aria-label="{escape(f"Select {label}")}"></td>')
         if view.column_display_actions:
             html.append('<td class="list-buttons-column">')
-            for action, kind, title in buttons:
+            for action, kind in buttons:
+                name = escape(f"{VERBS[kind]} {label}") if kind in VERBS else ""
                 if kind in links:
-                    html.append(f'<a class="icon" href="{links[kind]}{linked_pk}" title="{title}" '
-                                f'aria-label="{title} {shown_pk}">{ICONS[kind]}</a>')
+                    html.append(f'<a class="icon" href="{links[kind]}{linked_pk}" title="{name}" '
+                                f'aria-label="{name}">{ICONS[kind]}</a>')
                 elif kind == "row_actions.delete_row":
                     html.append(f'{delete_form}<input type="hidden" name="id" value="{shown_pk}">'
-                                f'{delete_fields}<button data-confirm="{confirm}" title="{title}" '
-                                f'aria-label="{title} {shown_pk}">{ICONS[kind]}</button></form>')
+                                f'{delete_fields}<button data-confirm="{confirm}" title="{name}" '
+                                f'aria-label="{name}">{ICONS[kind]}</button></form>')
                 else:
                     html.append(escape(action.render_ctx(context, pk, row)))
             html.append("</td>")

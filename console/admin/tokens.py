@@ -9,6 +9,7 @@ from console.admin.base import ConsoleModelView
 from console.audit import Source
 from console.security import Permission
 from console.services.api_tokens import revoke_token
+from models import ApiToken
 
 
 class TokenView(ConsoleModelView):
@@ -27,6 +28,9 @@ class TokenView(ConsoleModelView):
     column_sortable_list = ["name", "created_at", "last_used_at", "revoked_at"]
     column_default_sort = ("created_at", True)
     column_searchable_list = ["name"]
+
+    def record_label(self, model: ApiToken) -> str:
+        return f"token {model.name} of {model.user.username}"
 
     @action("revoke", "Revoke", "Revoke the selected tokens? Scripts using them stop working.")
     def action_revoke(self, ids: list[str]) -> None:

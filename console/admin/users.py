@@ -13,6 +13,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from console import labels
 from console.admin.base import ConsoleModelView
 from console.admin.dashboard import AUTH_ACTIONS
 from console.audit import Source
@@ -23,7 +24,7 @@ from models import AuditEvent, Role, User, UserSession, db
 from models.errors import DomainError
 from models.users import MAX_PASSWORD_LENGTH
 
-ROLE_CHOICES = [SelectChoice(role.value, role.value.capitalize()) for role in Role]
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in labels.choices(labels.ROLE_LABELS)]
 
 
 class UserForm(BaseForm):
@@ -48,6 +49,9 @@ class UserView(ConsoleModelView):
                           "reset_two_factor": Permission.USERS_WRITE}
     form = UserForm
     form_field_names = {"password": "new_password"}
+    # The browser must not fill in the admin's own saved login on someone else's account.
+    form_widget_args = {"username": {"autocomplete": "off"}, "email": {"autocomplete": "off"},
+                        "new_password": {"autocomplete": "new-password"}}
     details_template = "admin/model/user_details.html"  # with the user's own recent changes
     offers_revert = True
     revertible = accounts.REVERTIBLE
@@ -62,9 +66,13 @@ class UserView(ConsoleModelView):
     column_sort_ignoring_case = ("username", "email")  # served by their lower(...) indexes
     column_searchable_list = ["username", "email"]
     column_filters = ["role", "is_active"]
+    column_choices = {"role": labels.choices(labels.ROLE_LABELS)}  # list, details and filter
     column_labels = {"is_active": "Active", "created_at": "Created",
                      "two_factor_enabled": "Two-factor sign-in",
                      "last_login_at": "Last login"}
+
+    def record_label(self, model: User) -> str:
+        return model.username
 
     def revert_fields(self, record: User, event: AuditEvent) -> list[RevertField]:
         return accounts.revert_fields(record, event)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
@@ -16,7 +16,7 @@ from console.api.parameters import MAX_PLANET_ID, PlanetListQuery
 from console.audit import Source
 from console.errors import ApiError, sentence
 from console.services import planets
-from models import ApiToken, Planet, db
+from models import ApiToken, Planet, as_utc, db
 from models.errors import DomainError, Refusal
 from models.planets import PLANET_FIELDS
 
@@ -24,8 +24,8 @@ PLANET_URL = "/planets/<int:planet_id>"
 
 
 def _timestamp(value: datetime) -> str:
-    """ISO 8601 with the offset; SQLite gives back naive datetimes, which are UTC here."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    """ISO 8601 with the offset, in UTC."""
+    return as_utc(value).isoformat()
 
 
 def planet_json(planet: Planet) -> dict[str, Any]:

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from console.auth import email_links, two_factor, views  # noqa: E402,F401
+from console.auth import email_links, theme, two_factor, views  # noqa: E402,F401

@@ -134,9 +134,13 @@ def _enrolled_secret(enrolment: str | None) -> str | None:
 
 
 def _qr_code(uri: str) -> Markup:
-    """The QR code of `uri` as inline SVG, drawn here (no outside service sees the secret)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff",
-                                                title=QR_TITLE, svgclass="two-factor-qr")
+    """The QR code of `uri` as inline SVG, drawn here (no outside service sees the secret);
+    with a viewBox beside its size, so that it shrinks to fit a narrow screen (console.css)."""
+    code = segno.make(uri, error="m")
+    width, height = code.symbol_size(scale=5)
+    svg = code.svg_inline(scale=5, dark="#000", light="#fff", title=QR_TITLE,
+                          svgclass="two-factor-qr", omitsize=True)
+    svg = svg.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
     return Markup(svg)  # noqa: S704 - segno escapes the title; the rest is paths it drew
 
 

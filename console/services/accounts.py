@@ -18,7 +18,7 @@ from console.security import role_allows
 from console.services import api_tokens, sessions
 from console.services.api_tokens import TOKEN_PERMISSION
 from console.services.transaction import committed
-from models import ApiToken, AuditEvent, MissionApplication, Role, User, db, utcnow
+from models import ApiToken, AuditEvent, MissionApplication, Role, Theme, User, db, utcnow
 from models.errors import DomainError, Refusal
 from models.users import normalise_email, password_problem, username_problem
 
@@ -295,6 +295,29 @@ def update_account(user: User, *, actor: User | None = None, username: str | Non
     username, user_id = changes.get("username", user.username), user.id
     with committed(lambda: _duplicate_error(username, user_id)):
         _apply(user, changes, via, via_detail, actor)
+
+
+def checked_theme(theme: str) -> Theme:
+    """`theme` as a Theme; raises DomainError naming the choices otherwise."""
+    try:
+        return Theme(theme)
+    except ValueError:
+        *others, last = (t.label for t in Theme)
+        raise DomainError.about("theme", f"Choose {', '.join(others)} or {last} as the colour "
+                                "theme.") from None
+
+
+def set_theme(user: User, theme: str, *, via: str = Source.SITE) -> bool:
+    """The owner chose the colour theme of their pages; False when it was that already
+    (nothing stored). Raises DomainError for a theme that does not exist."""
+    chosen = checked_theme(theme).value
+    if chosen == user.theme:
+        return False
+    with committed():
+        audit.record("user.theme", user, via=via, actor=user,
+                     changes={"theme": [user.theme, chosen]})
+        user.theme = chosen
+    return True
 
 
 REVERTIBLE = ("user.update", "user.role", "user.activate", "user.deactivate")

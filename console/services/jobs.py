@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from console import audit
 from console.audit import Source
 from console.jobs import queue
-from models import Job, JobState, db, utcnow
+from models import Job, JobState, as_utc, db, utcnow
 from models.errors import DomainError, Refusal
 from models.jobs import MAX_ERROR_LENGTH
 
@@ -159,7 +159,7 @@ def sweep() -> None:
     lease = jobs_queue.lease_seconds
     stale = time.time() - lease
     for job in db.session.scalars(select(Job).where(Job.state == JobState.RUNNING.value)):
-        started = job.started_at and job.started_at.replace(tzinfo=job.started_at.tzinfo or UTC)
+        started = job.started_at and as_utc(job.started_at)
         if (jobs_queue.alive_at(job.id) or (started and started.timestamp()) or 0) < stale:
             job.state, job.error = JobState.QUEUED.value, WORKER_LOST
             db.session.info.setdefault(PENDING, []).append(job.id)

@@ -9,7 +9,7 @@ or on any other server, ends it everywhere at once.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import delete, select
@@ -17,7 +17,7 @@ from ua_parser import parse
 
 from console import audit
 from console.audit import Source
-from models import User, UserSession, db, utcnow
+from models import User, UserSession, as_utc, db, utcnow
 from models.api_tokens import secret_hash
 from models.sessions import MAX_USER_AGENT_LENGTH
 
@@ -39,13 +39,8 @@ def _idle_timeout(session: UserSession) -> timedelta:
 
 def _expired(session: UserSession, now: datetime) -> bool:
     lifetime = timedelta(days=current_app.config["SESSION_LIFETIME_DAYS"])
-    return (now - _aware(session.created_at) > lifetime
-            or now - _aware(session.last_seen_at) > _idle_timeout(session))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (now - as_utc(session.created_at) > lifetime
+            or now - as_utc(session.last_seen_at) > _idle_timeout(session))
 
 
 def _new_token(user: User) -> str:
@@ -88,7 +83,7 @@ def load(token: str) -> User | None:
         db.session.delete(session)
         db.session.commit()
         return None
-    if now - _aware(session.last_seen_at) >= TOUCH_INTERVAL:
+    if now - as_utc(session.last_seen_at) >= TOUCH_INTERVAL:
         session.last_seen_at = now
         session.remote_addr = (request.remote_addr or "")[:45]
         db.session.commit()

@@ -31,9 +31,9 @@ def test_member_applies_for_a_mission_and_withdraws_it(page):
 
     page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
     row = page.locator("tbody tr", has_text="Kepler-452 b")
-    expect(row.locator(".badge")).to_have_text("pending")
+    expect(row.locator(".badge")).to_have_text("Pending")
     row.get_by_role("button", name="Withdraw the application for Kepler-452 b").click()
     row = page.locator("tbody tr", has_text="Kepler-452 b")
-    expect(row.locator(".badge")).to_have_text("withdrawn")
+    expect(row.locator(".badge")).to_have_text("Withdrawn")
     expect(row.get_by_role("button")).to_have_count(0)
     assert_accessible(page)

@@ -29,7 +29,8 @@ def test_an_editor_rejects_with_a_note_and_the_member_reads_it(new_page, server)
     log_in(editor, "tessa")
     editor.goto("/admin/application/")
     row = editor.locator("table.model-list tbody tr", has_text=PLANET).filter(has_text="marta")
-    row.get_by_role("link", name=re.compile("View Record")).click()
+    row.get_by_role(
+        "link", name=re.compile(rf"^View application \d+ \(marta, {re.escape(PLANET)}\)$")).click()
     main = editor.get_by_role("main")
     expect(main).to_contain_text("To see a garden under a red sun.")
     expect(main.get_by_role("link", name="marta", exact=True)).to_be_visible()
@@ -47,7 +48,7 @@ def test_an_editor_rejects_with_a_note_and_the_member_reads_it(new_page, server)
 
     member.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
     row = member.locator("tbody tr", has_text=PLANET)
-    expect(row.locator(".badge")).to_have_text("rejected")
+    expect(row.locator(".badge")).to_have_text("Rejected")
     expect(row).to_contain_text(re.compile(r"Rejected by the mission office on \d\d \w{3} \d{4}, "
                                            r"\d\d:\d\d UTC"))
     expect(row.locator("blockquote")).to_contain_text("The crew for Kepler-186 f is complete.")
