@@ -80,4 +80,6 @@ class ApiToken(db.Model):
 # log always points at one token.
 Index("uq_api_tokens_user_id_name_lower", ApiToken.user_id, func.lower(ApiToken.name),
       unique=True)
-sort_indexes(ApiToken.name, ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
+sort_indexes(ApiToken.created_at, ApiToken.last_used_at, ApiToken.revoked_at)
+# The console sorts names ignoring case.
+Index("ix_api_tokens_name_lower_id", func.lower(ApiToken.name), ApiToken.id)

@@ -227,15 +227,22 @@ for _column in (Planet.name, Planet.host_star):
           postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
     Index(f"ix_planets_{_column.key}_trgm_pattern", _lowered, postgresql_using="gin",
           postgresql_ops={_lowered.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
-sort_indexes(Planet.name, Planet.host_star, Planet.planet_type, Planet.discovery_year,
+sort_indexes(Planet.host_star, Planet.planet_type, Planet.discovery_year,
              Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
              Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
              Planet.equilibrium_temp_k, Planet.updated_at)
+# Names sort ignoring case, then by id (the console's list). SQLite's unique index on lower(name)
+# holds the id as well; PostgreSQL's does not, and gets this one, with the name in it for
+# index-only deep pages (see ix_planets_listed).
+Index("ix_planets_name_lower_id", func.lower(Planet.name), Planet.id,
+      postgresql_include=["name"]).ddl_if(dialect="postgresql")
 # The catalog as the public pages and the API list it (archived ones left out), in name order:
-# skipping rows on a deep page then reads only this index, not the table.
+# skipping rows on a deep page then reads only this index, not the table (console.paging reads a
+# page's ids first). PostgreSQL scans an expression index alone only when it also holds the
+# expression's columns, hence the name in it there.
 _lowered_name = func.lower(Planet.name).label("lower_name")
 Index("ix_planets_listed", _lowered_name, Planet.id, sqlite_where=text("archived = 0"),
-      postgresql_where=text("NOT archived"))
+      postgresql_where=text("NOT archived"), postgresql_include=["name"])
 # The few archived planets, for the console's filter; only a partial index: one on archived for
 # every row would tempt the planner away from the name index on the catalog's pages.
 Index("ix_planets_archived", Planet.id, sqlite_where=text("archived = 1"),

@@ -1,5 +1,6 @@
 """The users view: registration's rules, the admin guards, no password hash anywhere."""
 
+import html
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from console.services import accounts
 from models import AuditEvent, User, UserSession, db
 from models.errors import DomainError
 from tests.conftest import PASSWORD, AuthActions
+from tests.plans import plan_of
 
 HASH_PREFIXES = re.compile(r"(scrypt|pbkdf2):[^\s\"'<]*\$")
 
@@ -208,6 +210,39 @@ def test_usernames_and_emails_sort_ignoring_case(admin, make_user, sort, usernam
     make_user("Zed", email="Al@example.com")
     page = client.get(f"/admin/user/?{sort}").get_data(as_text=True)
     assert re.findall(r'<td class="col-username">([^<]*)</td>', page) == usernames
+
+
+def _cells(page: str, column: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in
+            re.findall(rf'<td class="col-{column}">(.*?)</td>', page, re.DOTALL)]
+
+
+def test_the_audit_log_and_the_token_list_sort_names_ignoring_case(admin, make_token, app):
+    client, root = admin
+    names = ["alice", "Bob", "Zed"]
+    with app.app_context():
+        db.session.add_all(AuditEvent(actor_username=name, action="planet.update",
+                                      target_type="planet", target_id="1") for name in names)
+        db.session.commit()
+    for name in reversed(names):
+        make_token(root, name)
+    actors = _cells(client.get("/admin/audit/?sort=1").get_data(as_text=True), "actor_username")
+    assert [actor for actor in actors if actor in names] == names
+    tokens = _cells(client.get("/admin/token/?sort=1").get_data(as_text=True), "name")
+    assert tokens == names
+
+
+@pytest.mark.parametrize(("url", "key", "index"), [
+    ("/admin/audit/?sort=1", "lower(audit_events.actor_username)",
+     "ix_audit_events_actor_username_lower_id"),
+    ("/admin/token/?sort=1", "lower(api_tokens.name)", "ix_api_tokens_name_lower_id"),
+])
+def test_those_sorts_read_an_index_in_order(admin, make_token, app, url, key, index):
+    client, root = admin
+    make_token(root)
+    plan = plan_of(app, client, url, f"ORDER BY {key}")
+    assert index in plan
+    assert "TEMP B-TREE" not in plan and "Seq Scan" not in plan  # SQLite, PostgreSQL
 
 
 def test_no_console_page_or_export_shows_a_password_hash(admin, make_user, make_planet, app):

@@ -53,6 +53,7 @@ class AuditView(ConsoleModelView):
                      "target_id": "Target id", "via": "From", "via_detail": "Token or file",
                      "remote_addr": "Address", "changes": "Changes"}
     column_sortable_list = ["at", "action", "actor_username", "target_type"]
+    column_sort_ignoring_case = ("actor_username",)  # served by its lower(...) index
     column_default_sort = ("at", True)
     column_filters = ["action", "actor_username", "target_type", "target_id", "via"]
     column_formatters = {"changes": _changes, "actor_username": _actor, "target_id": _target}

@@ -29,7 +29,15 @@ from console.admin import rows
 from console.admin.history import HistoryMixin
 from console.errors import sentence
 from console.extensions import login_manager
-from console.paging import Ordering, Page, PagerLinks, PagingError, pager_links, read_page
+from console.paging import (
+    Ordering,
+    Page,
+    PagerLinks,
+    PagingError,
+    fetch_from,
+    pager_links,
+    read_page,
+)
 from console.security import Permission, can, lacks_required_two_factor
 from models import db, whole_number
 from models.errors import DomainError
@@ -250,13 +258,9 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
     def _read_page(self, query, ordering: Ordering, page: int, size: int) -> Page[Any]:
         _, cursor = g.get("console_list", (None, {}))
         listed = query.order_by(None).add_columns(ordering.key, self.model.id)
-
-        def fetch(conditions, order, limit, offset):
-            return listed.filter(*conditions).order_by(*order).limit(limit).offset(
-                offset or None).all()
-
         try:
-            return read_page(fetch, ordering, size, offset=page * size, **cursor)
+            return read_page(fetch_from(db.session, listed.statement), ordering, size,
+                             offset=page * size, **cursor)
         except PagingError:  # a cursor we did not make, or a page number too deep
             abort(400)
 

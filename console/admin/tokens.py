@@ -26,6 +26,7 @@ class TokenView(ConsoleModelView):
                      "created_at": "Created", "last_used_at": "Last used",
                      "revoked_at": "Revoked"}
     column_sortable_list = ["name", "created_at", "last_used_at", "revoked_at"]
+    column_sort_ignoring_case = ("name",)  # served by its lower(...) index
     column_default_sort = ("created_at", True)
     column_searchable_list = ["name"]
 

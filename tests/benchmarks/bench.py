@@ -685,10 +685,10 @@ def main(argv: list[str]) -> int:
     table, summary = print_report(layout(bench, small.label, large.label), notes)
     if args.write_results:
         date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        title = SECTION
-        if args.only:  # a table of a few rows leaves the whole one as it is
-            kind = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL", "").strip() else "SQLite"
-            title = f"{SECTION} of {', '.join(args.only)} on {kind}"
+        # Each database has its table; one of a few rows leaves the whole one as it is.
+        kind = "PostgreSQL" if os.environ.get("BENCH_DATABASE_URL", "").strip() else "SQLite"
+        title = f"{SECTION} of {', '.join(args.only)} on {kind}" if args.only else \
+            f"{SECTION} on {kind}"
         write_results(RESULTS_FILE, benchmark_section(
             date, machine_description(), database, command_line(argv), table, summary,
             notes, title), title)
