@@ -2,7 +2,9 @@
 context per test, and a page that fails its test on any request outside the app's origin, any
 console error (Content-Security-Policy violations included) and any uncaught page error.
 
-The server always uses its own SQLite file (see server.py), also in CI's PostgreSQL pass."""
+The server uses a database of its own (see server.py): a SQLite file, or in CI's PostgreSQL pass a
+private schema. Every wait, an action's or an assertion's, lasts up to WAIT_MS: CI runs its two
+passes side by side on two cores, where a page can take seconds to answer."""
 
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ from tests.browser.helpers import (
     sync_playwright,
 )
 from tests.browser.server import Server, running_server
+
+WAIT_MS = 15_000
+if helpers.expect is not None:
+    helpers.expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
@@ -58,7 +64,7 @@ def new_page(browser, server: Server, watch: PageWatch):
     def make(**context_options):
         context = browser.new_context(base_url=server.url, accept_downloads=True,
                                       viewport={"width": 1280, "height": 800}, **context_options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         page = context.new_page()
         page.on("request", watch.on_request)
