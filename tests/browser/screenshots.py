@@ -1,4 +1,5 @@
-"""`make screenshots`: PNGs of the main pages at desktop and phone widths in docs/screenshots/.
+"""`make screenshots`: PNGs of the main pages at desktop and phone widths, in the light and the
+dark theme (the system's setting, which the theme Auto follows), in docs/screenshots/.
 
 Starts the server the way the browser tests do (its own SQLite file, seeded, on 127.0.0.1) and
 fails if a page requests anything outside the app or reports a console error.
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from itertools import product
 from pathlib import Path
 
 from tests.browser.helpers import BROWSER_MISSING, SKIP_REASON, PageWatch, launch_chromium, log_in
 from tests.browser.server import PROJECT_ROOT, running_server
 
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+THEMES = ("light", "dark")
 # file name -> (who is logged in, or None, and the path)
 PAGES = {
     "landing": (None, "/"),
@@ -35,12 +38,12 @@ def take_screenshots(output: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as workdir, running_server(Path(workdir)) as server, \
             sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        for width_name, viewport in WIDTHS.items():
+        for (width_name, viewport), theme in product(WIDTHS.items(), THEMES):
             contexts = {}
             for name, (username, path) in PAGES.items():
                 if username not in contexts:
                     context = browser.new_context(base_url=server.url, viewport=viewport,
-                                                  device_scale_factor=1)
+                                                  device_scale_factor=1, color_scheme=theme)
                     page = context.new_page()
                     watch = PageWatch(server.url)
                     page.on("request", watch.on_request)
@@ -52,7 +55,7 @@ def take_screenshots(output: Path) -> list[Path]:
                 _context, page, watch = contexts[username]
                 page.goto(path)
                 page.wait_for_load_state("networkidle")
-                target = output / f"{name}-{width_name}.png"
+                target = output / f"{name}-{width_name}-{theme}.png"
                 page.screenshot(path=str(target))
                 written.append(target)
                 problems = watch.foreign_requests + watch.unexpected_errors()
