@@ -9,9 +9,11 @@ from sqlalchemy import event
 from models import db
 
 
-def plan_of(app: Flask, client: FlaskClient, url: str, marker: str) -> str:
+def plan_of(app: Flask, client: FlaskClient, url: str, marker: str,
+            postgresql_off: tuple[str, ...] = ("seqscan",)) -> str:
     """The plan of the one statement holding `marker` that a GET of `url` runs, as the
-    database would run it on a large table (PostgreSQL: with sequential scans off)."""
+    database would run it on a large table (PostgreSQL: with sequential scans, and any other
+    plan type in `postgresql_off`, off)."""
     with app.app_context():
         engine = db.engine
     seen = []
@@ -30,6 +32,7 @@ def plan_of(app: Flask, client: FlaskClient, url: str, marker: str) -> str:
         if engine.dialect.name == "sqlite":
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             return " ".join(str(row[-1]) for row in rows)
-        connection.exec_driver_sql("SET enable_seqscan = off")
+        for plan_type in postgresql_off:
+            connection.exec_driver_sql(f"SET enable_{plan_type} = off")
         rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
         return " ".join(row[0] for row in rows)

@@ -127,7 +127,9 @@ def test_a_page_by_number_skips_its_rows_in_the_listed_index_alone(app, client, 
         sqlite = db.engine.dialect.name == "sqlite"
         if not sqlite:
             _vacuumed()
-    ids_plan = plan_of(app, client, url, "OFFSET")
+    # On a small table an incremental sort of the unique name index, reading the table, can
+    # look as cheap; at a million rows it is not (make bench).
+    ids_plan = plan_of(app, client, url, "OFFSET", postgresql_off=("seqscan", "incremental_sort"))
     if sqlite:  # SQLite 3.40 reads the name for lower(name) from the table: rows skipped by id
         assert "LIST SUBQUERY 1 SCAN planets USING INDEX ix_planets_listed" in ids_plan, ids_plan
     else:
