@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -158,32 +159,14 @@ def choices(labels: Mapping[str, str]) -> list[tuple[str, str]]:
     return list(labels.items())
 
 
-def role_label(value: Any) -> str:
-    return label_of(ROLE_LABELS, value)
-
-
-def status_label(value: Any) -> str:
-    return label_of(STATUS_LABELS, value)
-
-
-def action_label(value: Any) -> str:
-    return label_of(ACTION_LABELS, value)
-
-
-def target_label(value: Any) -> str:
-    return label_of(TARGET_LABELS, value)
-
-
-def source_label(value: Any) -> str:
-    return label_of(SOURCE_LABELS, value)
-
-
-def job_kind_label(value: Any) -> str:
-    return label_of(JOB_KIND_LABELS, value)
-
-
-def field_label(name: str) -> str:
-    return label_of(FIELD_LABELS, name)
+# Each vocabulary's word for a value, for the templates (FILTERS) and the views' formatters.
+role_label = partial(label_of, ROLE_LABELS)
+status_label = partial(label_of, STATUS_LABELS)
+action_label = partial(label_of, ACTION_LABELS)
+target_label = partial(label_of, TARGET_LABELS)
+source_label = partial(label_of, SOURCE_LABELS)
+job_kind_label = partial(label_of, JOB_KIND_LABELS)
+field_label = partial(label_of, FIELD_LABELS)
 
 
 # --- numbers and times -----------------------------------------------------------------------
@@ -194,9 +177,7 @@ def number(value: Any) -> str:
     float noise (0.1 + 0.2 is 0.3); None as ""."""
     if value is None:
         return ""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, int) or not math.isfinite(value):
+    if not isinstance(value, float) or not math.isfinite(value):  # ints, bools, text
         return str(value)
     text = format(Decimal(format(value, f".{SIGNIFICANT_DIGITS}g")), "f")
     return "0" if text == "-0" else text
