@@ -20,7 +20,7 @@ from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy import String, func
+from sqlalchemy import String, func, inspect
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
@@ -146,6 +146,21 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         """What the console calls one record in its row buttons and headings ("Edit
         Kepler-452 b"): a view names its records by what people know them by."""
         return f"record {self.get_pk_value(model)}"
+
+    def scaffold_auto_joins(self) -> list[Any]:
+        """Flask-Admin loads with the rows the relations that a list column names itself; a
+        column of a related record ("applicant.username") needs its relation loaded with them
+        too, else each row loads it with a query of its own."""
+        joined = super().scaffold_auto_joins()
+        relations = {relation.key for relation in inspect(self.model).relationships
+                     if relation.direction.name == "MANYTOONE"}
+        keys = {relation.key for relation in joined}
+        for name, _ in self._list_columns:
+            head = name.split(".", 1)[0]
+            if "." in name and head in relations and head not in keys:
+                keys.add(head)
+                joined.append(getattr(self.model, head))
+        return joined
 
     def _may_write(self) -> bool:
         return self.write_permission is not None and can(self.write_permission)
