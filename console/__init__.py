@@ -64,7 +64,6 @@ def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
 def register_extensions(app: Flask) -> None:
     from console.admin import init_admin
     from console.admin.planet_import import raise_upload_limit
-    from console.form_focus import init_form_focus
     from console.jobs import init_jobs
     from console.mail import init_mail
     from console.security import register_security
@@ -84,7 +83,6 @@ def register_extensions(app: Flask) -> None:
     if not event.contains(Engine, "connect", _enable_sqlite_foreign_keys):
         event.listen(Engine, "connect", _enable_sqlite_foreign_keys)
     register_security(app)
-    init_form_focus(app)
     init_admin(app)
 
 
@@ -102,10 +100,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_filters(app: Flask) -> None:
-    """Values as words, numbers and times as people read them (console/labels.py)."""
+    """Values as words, numbers and times as people read them (console/labels.py), and the
+    focus on a page's first invalid field (console/form_focus.py)."""
+    from console.form_focus import init_form_focus
     from console.labels import register_labels
 
     register_labels(app)
+    init_form_focus(app)
 
 
 def register_error_handlers(app: Flask) -> None:
