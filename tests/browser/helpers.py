@@ -140,7 +140,9 @@ UNNAMED = re.compile(r'^\s*- (link|button)(?: "[\s\ue000-\uf8ff]*")?:?$', re.MUL
 
 
 def assert_accessible(page) -> None:
-    """One h1, a lang attribute, labelled fields, named buttons and links on the current page."""
+    """One h1, a lang attribute, labelled fields, named buttons and links on the current page
+    (once it is parsed: right after a click, the page it leads to may have only begun)."""
+    page.wait_for_load_state("domcontentloaded")
     problems = page.evaluate(ACCESSIBILITY_PROBLEMS)
     tree = page.locator("body").aria_snapshot()
     problems += [f"no accessible name in the accessibility tree: {m.group(0).strip()}"
