@@ -4,6 +4,7 @@ after their record, valid markup, console error pages inside the console, honest
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -227,6 +228,24 @@ def test_each_view_names_its_records(app, model, label):
               ApiToken: ApiToken(id=2, name="laptop", user=ada),
               Job: Job(id=7, title="Mail to ada"), AuditEvent: AuditEvent(id=9)}[model]
     assert view.record_label(record) == label
+
+
+@pytest.mark.parametrize(("query", "order"), [("sort=0", "ascending"),
+                                              ("sort=0&desc=1", "descending")])
+def test_the_sorted_column_says_its_order_and_its_link_turns_it_round(editor, make_planet,
+                                                                      query, order):
+    make_planet(name="Kepler-452 b")
+    page = editor.get(f"/admin/planet/?{query}&search=b").get_data(as_text=True)
+    head = page.split("<thead>")[1].split("</thead>")[0]
+    headers = elements(head, "th", scope="col")
+    assert len(headers) == head.count("<th") - 1  # all but the select-all checkbox's
+    assert [cell["aria-sort"] for cell in headers if "aria-sort" in cell] == [order]
+    links = [html.unescape(attrs["href"]) for attrs in elements(head, "a")]
+    name, *others = [link for link in links if "sort=" in link]
+    assert "sort=0&" in name and "search=b" in name
+    assert ("desc=1" in name) == (order == "ascending")  # the other way round
+    assert others and all("desc=" not in link and "search=b" in link for link in others)
+    assert elements(head, "a", title="Sort by Host star")
 
 
 def test_an_empty_list_spans_every_column(editor):

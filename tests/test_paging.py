@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from flask import url_for
 from sqlalchemy import event, text
 
 from console.admin.applications import ApplicationView
@@ -226,6 +227,22 @@ def test_console_links_to_other_lists_drop_the_cursor(login_as, planets, monkeyp
     # The way back from a record's edit page is this very page, cursor and all.
     edit_links = re.findall(r'href="(/admin/planet/edit/\?[^"]*)"', page)
     assert edit_links and all("after%3D" in link for link in edit_links)
+
+
+@pytest.mark.parametrize("arguments", [
+    {}, {"page": None, "sort": 2, "desc": 1, "page_size": 20},
+    {"search": "kepler 452 & co/ä", "flt0_0": "gas_giant", "flt1_3": "1990"},
+    {"search": "100%_'\"!$()*,:;?@+=#"}, {"page": 3, "sort": 0, "desc": None, "search": ""},
+])
+def test_console_list_links_are_what_url_for_makes(app, arguments):
+    from console.admin.planets import PlanetView
+
+    (view,) = [view for view in app.extensions["admin"][0]._views
+               if isinstance(view, PlanetView)]
+    with app.test_request_context("/admin/planet/"):
+        assert view.get_url(".index_view", **arguments) == url_for("planet.index_view",
+                                                                    **arguments)
+        assert view.get_url(".edit_view", id=3) == url_for("planet.edit_view", id=3)
 
 
 @pytest.mark.parametrize("query", ["after=not-a-cursor", f"before={_cursor('x', 1, 5)}",

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from console import labels
+from console.admin import rows
 from models import AuditEvent, MissionApplication, Planet, as_utc, db
 
 SUN = {"host_star": "Sun", "discovery_method": "observation", "discovery_year": None}
@@ -234,6 +235,25 @@ def test_numbers_show_without_float_noise_on_the_site_and_in_the_console(client,
         assert not re.search(r"\d\.0\b|0000000000", shown)
     assert re.search(r"<td>\s*0\.3\s*</td>", details)
     assert client.get(f"/api/planets/{planet_id}").get_json()["mass_earth"] == 3000.0  # raw
+
+
+def test_each_console_list_cell_is_what_flask_admin_would_show(decided, app, make_planet):
+    """The rows' writer (console/admin/rows.py) looks up a column's formatter, path and
+    choices once per page; every cell still shows what Flask-Admin's get_list_value gives."""
+    make_planet(name="Heavy b", mass_earth=3000.0, radius_earth=None, distance_ly=1956.94)
+    with app.test_request_context("/admin/"):
+        listed = set()
+        for view in app.extensions["admin"][0]._views:
+            if not getattr(view, "_list_columns", None):
+                continue
+            records = db.session.scalars(select(view.model)).all()
+            for name, _ in view._list_columns:
+                read = rows.cell_reader(view, None, name)
+                for record in records:
+                    assert read(record) == view.get_list_value(None, record, name), (
+                        view.endpoint, name)
+            listed |= {view.endpoint} if records else set()
+    assert {"planet", "user", "application", "audit", "job"} <= listed
 
 
 @pytest.mark.parametrize("url", ["/admin/application/", "/admin/application/details/?id={id}",

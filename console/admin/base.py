@@ -22,6 +22,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy import String, func, inspect
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import iter_multi_items
 from wtforms.validators import ValidationError
 
 from console import labels
@@ -97,6 +98,7 @@ ENDPOINT_ABILITIES = {
 
 
 CURSOR_ARGS = ("after", "before")  # of previous/next links (console.paging)
+URL_SAFE = "!$'()*,/:;?@"  # left as they are in a query string by url_for (werkzeug.urls)
 
 
 def _printable(text: str) -> bool:
@@ -209,6 +211,11 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         raise exc  # a bug: let it reach the 500 page and the log, not a flash message
 
     @pass_context
+    def list_header(self, context: Context) -> Markup:
+        """The head cells of the list page's table (console/admin/rows.py)."""
+        return rows.list_header(self, context)
+
+    @pass_context
     def list_rows(self, context: Context, data: list[Any]) -> Markup:
         """The rows of the list page's table (console/admin/rows.py)."""
         return rows.list_rows(self, context, data)
@@ -231,6 +238,19 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         if view_args is args:
             return self._list_url(view_args, **cursor)
         return super()._get_list_url(view_args.clone(page=None))
+
+    def get_url(self, endpoint: str, **kwargs: Any) -> str:
+        """url_for(endpoint, **kwargs), but the list's own links (a page has a dozen: its sort
+        headers, pager and filters) share one url_for per request for their path; the query
+        string is encoded as url_for encodes it."""
+        if endpoint != ".index_view":
+            return super().get_url(endpoint, **kwargs)
+        paths = g.setdefault("console_list_paths", {})
+        if self.endpoint not in paths:
+            paths[self.endpoint] = url_for(endpoint)
+        query = urlencode([(name, value) for name, value in iter_multi_items(kwargs)
+                           if value is not None], safe=URL_SAFE)
+        return f"{paths[self.endpoint]}?{query}" if query else paths[self.endpoint]
 
     def _list_url(self, view_args: ViewArgs, **cursor: str) -> str:
         url = super()._get_list_url(view_args)
