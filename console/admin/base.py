@@ -245,12 +245,13 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         string is encoded as url_for encodes it."""
         if endpoint != ".index_view":
             return super().get_url(endpoint, **kwargs)
-        paths = g.setdefault("console_list_paths", {})
-        if self.endpoint not in paths:
-            paths[self.endpoint] = url_for(endpoint)
+        paths = g.setdefault("console_list_paths", {})  # by the blueprint ".index_view" names
+        if request.blueprint not in paths:
+            paths[request.blueprint] = url_for(endpoint)
+        path = paths[request.blueprint]
         query = urlencode([(name, value) for name, value in iter_multi_items(kwargs)
                            if value is not None], safe=URL_SAFE)
-        return f"{paths[self.endpoint]}?{query}" if query else paths[self.endpoint]
+        return f"{path}?{query}" if query else path
 
     def _list_url(self, view_args: ViewArgs, **cursor: str) -> str:
         url = super()._get_list_url(view_args)

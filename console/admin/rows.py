@@ -75,16 +75,14 @@ def cell_reader(view: Any, context: Context, name: str) -> Callable[[Any], Any]:
     choices = view._column_choices_map.get(name)
     by_type: dict[type, Callable[..., Any] | None] = {}
 
-    def raw(row: Any) -> Any:
-        if formatter is not None:
-            return formatter(view, context, row, name)
-        try:
-            return path(row)
-        except AttributeError:  # a missing related record: Flask-Admin shows nothing
-            return None
-
     def shown(row: Any) -> Any:
-        value = raw(row)
+        if formatter is not None:
+            value = formatter(view, context, row, name)
+        else:
+            try:
+                value = path(row)
+            except AttributeError:  # a missing related record: Flask-Admin shows nothing
+                value = None
         if choices:
             return choices.get(value) or value
         kind = type(value)
