@@ -89,9 +89,12 @@ class Ordering:
 
     @classmethod
     def on(cls, dialect: str, name: str, key: ColumnElement[Any], id: ColumnElement[int],
-           descending: bool = False, lead: str | None = None) -> Ordering:
-        """`lead`: the rows whose key starts with it first (see the class)."""
-        leading = None if lead is None else starts_with(key, lead, dialect)
+           descending: bool = False, lead: str | None = None,
+           lead_key: ColumnElement[Any] | None = None) -> Ordering:
+        """`lead`: the rows whose key starts with it first (see the class), tested on
+        `lead_key` when given: the same values as `key`, in the form an index holds."""
+        leading = None if lead is None else starts_with(
+            key if lead_key is None else lead_key, lead, dialect)
         return cls(name, key, id, descending, nulls_smallest=dialect != "postgresql",
                    lead=lead, leading=leading)
 

@@ -34,11 +34,14 @@ from sqlalchemy import (
     event,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
     text,
+    type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -201,6 +204,23 @@ class Planet(db.Model):
                       if len(word) < SUBSTRING_MIN))
 
     @staticmethod
+    def search_key(text: str, dialect: str) -> ColumnElement[str]:
+        """The sort key of a search's results listed by name: name_key(), but on PostgreSQL,
+        when its planner expects few planets to match (see _index_first), the same values in
+        an expression that no index holds. The planner then reads the matches from the
+        trigram index and sorts them, rather than walk the names in order until a page of
+        matches turns up: it prices that walk as if matches were spread evenly, and numbered
+        names cluster (every Kepler-452 together), so the walk reads many times the rows it
+        expects."""
+        key = Planet.name_key()
+        words = text.lower().split()
+        if dialect != "postgresql" or all(len(word) < SUBSTRING_MIN for word in words):
+            return key
+        if not _index_first(_contain(words, dialect)):
+            return key
+        return type_coerce(key + literal_column("''", String), String)
+
+    @staticmethod
     def search_lead(text: str) -> str:
         """What the names that come first among a search's results start with (with no sort
         chosen): the search's text when it is a prefix search, else its first word."""
@@ -218,15 +238,11 @@ class Planet(db.Model):
 # Unique ignoring case in the database itself; the lowered columns also serve prefix search.
 Index("uq_planets_name_lower", func.lower(Planet.name), unique=True)
 Index("ix_planets_host_star_lower", func.lower(Planet.host_star))
-# On PostgreSQL, LIKE 'prefix%' uses the first of these whatever the database's collation,
-# LIKE '%word%' the second (pg_trgm's trigrams); SQLite has a table of trigrams instead (see
-# SEARCH_INDEX_DDL).
+# On PostgreSQL, LIKE 'prefix%' uses these whatever the database's collation.
 for _column in (Planet.name, Planet.host_star):
     _lowered = func.lower(_column).label(f"lower_{_column.key}")
     Index(f"ix_planets_{_column.key}_pattern", _lowered,
           postgresql_ops={_lowered.name: "text_pattern_ops"}).ddl_if(dialect="postgresql")
-    Index(f"ix_planets_{_column.key}_trgm_pattern", _lowered, postgresql_using="gin",
-          postgresql_ops={_lowered.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 sort_indexes(Planet.host_star, Planet.planet_type, Planet.discovery_year,
              Planet.discovery_method, Planet.mass_earth, Planet.radius_earth,
              Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
@@ -267,6 +283,28 @@ def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> Co
 
 # --- substring search -------------------------------------------------------------------------
 
+
+def searched_text() -> ColumnElement[str]:
+    """The name and the host star, lowered, with a space between: what a search looks in. A
+    word of a search holds no space, so it never spans the two."""
+    space = literal(" ", String, literal_execute=True)  # a constant to the planner, as in the index
+    # Grouped as PostgreSQL shows the index's expression, which Alembic compares as text.
+    concatenated = func.lower(Planet.name).op("||", return_type=String)(space)
+    return concatenated.op("||", return_type=String)(func.lower(Planet.host_star))
+
+
+# LIKE '%word%' on PostgreSQL: pg_trgm's trigrams of searched_text(), one index for every word
+# of a search, so that several words are looked up in one scan of it; SQLite has a table of
+# trigrams instead (see SEARCH_INDEX_DDL). Its statistics (see _index_first) sample ten times
+# the rows of the others, as migration 0017 sets them too.
+_searched = searched_text().label("searched_text")
+Index("ix_planets_search_trgm", _searched, postgresql_using="gin",
+      postgresql_ops={_searched.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+SEARCH_STATISTICS = 1_000
+event.listen(Planet.__table__, "after_create", DDL(
+    f"ALTER INDEX ix_planets_search_trgm ALTER COLUMN 1 SET STATISTICS {SEARCH_STATISTICS}"
+).execute_if(dialect="postgresql"))
+
 SUBSTRING_MIN = 3  # trigrams: the shortest text that the trigram indexes find
 SEARCH_TABLE = "planets_search"  # SQLite's trigram index of names and host stars
 # How SQLite reads the planets of a search (see _contain), by how many match its rarest word:
@@ -280,6 +318,10 @@ SEARCH_TABLE = "planets_search"  # SQLite's trigram index of names and host star
 INDEX_FIRST = 2_000
 FEW_MATCHES = 5_000
 SAMPLE = 100
+# PostgreSQL reads a search's matches from its trigram index, then sorts them, when its planner
+# expects at most this many at a million planets (the bound grows with the square root of the
+# catalog: reading R matches against walking about page × planets / R rows of the list).
+PG_INDEX_FIRST = 10_000
 _search_table = table(SEARCH_TABLE, column("rowid"))
 
 
@@ -340,6 +382,24 @@ def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
     return indexed
 
 
+def _index_first(condition: ColumnElement[bool]) -> bool:
+    """Whether PostgreSQL's planner would read the planets that match `condition` from the
+    trigram index, and expects few enough of them for that index to serve the list first
+    (see PG_INDEX_FIRST); when it would rather read the whole table (a word of common
+    trigrams on a small table), the walk in name order costs less still. One plan, no rows
+    read, gives both estimates: the matches (from the index's statistics, SEARCH_STATISTICS)
+    and the planets. The statement goes as SQLAlchemy renders it for the driver, patterns
+    written in (see _like)."""
+    both = union_all(select(Planet.id).where(condition), select(Planet.id)).compile(
+        db.engine, compile_kwargs={"render_postcompile": True})
+    plan = db.session.connection().exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {both}", both.params).scalar_one()
+    matches, every = plan[0]["Plan"]["Plans"]
+    expected, planets = matches["Plan Rows"], every["Plan Rows"]
+    return (matches["Node Type"] == "Bitmap Heap Scan"
+            and expected * expected <= PG_INDEX_FIRST**2 * planets / 1_000_000)
+
+
 def _counted(rows: Select[Any]) -> int:
     """How many rows `rows` gives, counted up to FEW_MATCHES + 1."""
     return db.session.scalar(select(func.count()).select_from(
@@ -355,16 +415,15 @@ def _indexed(word: str) -> Select[tuple[int]]:
 
 
 def _in_name_or_host_star(word: str, dialect: str) -> ColumnElement[bool]:
-    return or_(*(_like(func.lower(column), f"%{_escaped(word)}%", dialect)
-                 for column in (Planet.name, Planet.host_star)))
+    return _like(searched_text(), f"%{_escaped(word)}%", dialect)
 
 
 def _starts_a_word(word: str, dialect: str) -> ColumnElement[bool]:
-    """`word` starts the name, the host star or one of their words (after a space or a
-    hyphen); only ever a filter of the rows that the longer words find."""
+    """`word` starts the name, the host star (after the space of searched_text) or one of
+    their words (after a space or a hyphen); only ever a filter of the rows that the longer
+    words find."""
     escaped = _escaped(word)
-    return or_(*(_like(func.lower(column), pattern, dialect)
-                 for column in (Planet.name, Planet.host_star)
+    return or_(*(_like(searched_text(), pattern, dialect)
                  for pattern in (f"{escaped}%", f"% {escaped}%", f"%-{escaped}%")))
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select, text
 
+from console.api.parameters import PlanetListQuery
 from console.audit import Source
 from console.cli import seed_command
 from console.services import planets
@@ -20,19 +21,23 @@ from tests.test_import_stream import _rows
 TRAPPIST_1 = {f"TRAPPIST-1 {letter}" for letter in "bcdefgh"}
 
 
-# SQLite's three ways of reading a search (see models.planets._contain), each forced here.
-SQLITE_WAYS = {"by-ids": {}, "in-list-order": {"INDEX_FIRST": 0},
-               "filter": {"FEW_MATCHES": -1}}
+# The ways each database reads a search, each forced here: SQLite's three forms of the condition
+# (see models.planets._contain), and on PostgreSQL the matches sorted after reading the trigram
+# index or the names walked in order (see Planet.search_key).
+WAYS = {"sqlite": {"by-ids": {}, "in-list-order": {"INDEX_FIRST": 0},
+                   "filter": {"FEW_MATCHES": -1}},
+        "postgresql": {"index-first": {"PG_INDEX_FIRST": 10**9},
+                       "in-name-order": {"PG_INDEX_FIRST": 0}}}
 
 
-@pytest.fixture(params=list(SQLITE_WAYS))
+@pytest.fixture(params=[way for ways in WAYS.values() for way in ways])
 def every_way(request, app, monkeypatch):
-    """On SQLite, every way the condition can be written; PostgreSQL has one."""
+    """Every way the database of this run can read a search."""
     with app.app_context():
         dialect = db.engine.dialect.name
-    if SQLITE_WAYS[request.param] and dialect != "sqlite":
-        pytest.skip("PostgreSQL has one form; its planner picks the index")
-    for name, value in SQLITE_WAYS[request.param].items():
+    if request.param not in WAYS[dialect]:
+        pytest.skip("another database's way of reading a search")
+    for name, value in WAYS[dialect][request.param].items():
         monkeypatch.setattr(planets_model, name, value)
 
 
@@ -67,7 +72,7 @@ def test_a_search_finds_the_planets_people_mean(app, real_catalog, every_way, qu
     ("trappist", TRAPPIST_1),
 ])
 def test_the_catalog_the_api_and_the_console_find_the_same(client, login_as, real_catalog,
-                                                          query, expected):
+                                                          every_way, query, expected):
     api = client.get("/api/planets", query_string={"q": query, "per_page": 100}).get_json()
     catalog = client.get("/planets", query_string={"q": query}).get_data(as_text=True)
     viewer, _ = login_as("viewer")
@@ -159,9 +164,39 @@ def test_a_search_of_three_characters_or_more_reads_the_trigram_index(app, catal
             assert any("planets_search VIRTUAL TABLE" in line for line in plan), plan
             assert not any(re.match(r"SCAN planets( |$)", line.strip()) for line in plan), plan
         else:
-            assert any("Bitmap Index Scan on ix_planets_name_trgm_pattern" in line
+            assert any("Bitmap Index Scan on ix_planets_search_trgm" in line
                        for line in plan), plan
             assert not any("Seq Scan on planets" in line for line in plan), plan
+
+
+def test_postgresql_sorts_the_few_matches_of_a_rare_search_and_walks_names_for_a_common_one(
+        app):
+    """In name order, a page of a rare search's matches is far along: the planner, which
+    expects them spread evenly, would walk the names to it; the search's sort key sends it to
+    the trigram index. A common search's page is near, and the walk stops there."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's ways are chosen by counting (see every_way)")
+        planets.load_synthetic(20_000)
+        db.session.execute(text("ANALYZE planets"))
+        db.session.commit()
+
+        def page_plan(search: str, part: int = 1) -> str:
+            """The plan of page 1 of the search's second part (names that do not start with
+            it), or of its first."""
+            query = PlanetListQuery(q=search)
+            ordering = query.ordering
+            page = query.statement().where(*ordering.parts()[part]).order_by(
+                *ordering.order_by()).limit(26)
+            return " ".join(_plan(page))
+
+        rare, common = page_plan("0145"), page_plan("kepler")  # 112 and 6,667 planets
+        rare_leads = page_plan("0145", part=0)
+    assert "Bitmap Index Scan on ix_planets_search_trgm" in rare, rare
+    assert "Index Scan using ix_planets_name_pattern" in rare_leads, rare_leads  # a range
+    assert "Sort" in rare and "Index Scan using" not in rare, rare
+    assert "Index Scan using uq_planets_name_lower" in common, common
+    assert "Bitmap" not in common, common
 
 
 def test_a_search_of_short_words_reads_the_prefix_indexes(app, catalog):
@@ -215,7 +250,7 @@ def test_a_chosen_sort_is_kept(client, leads_and_rest):
 
 
 def test_catalog_pages_forwards_and_back_keep_names_that_start_with_it_first(
-        client, leads_and_rest, monkeypatch):
+        client, leads_and_rest, every_way, monkeypatch):
     monkeypatch.setattr("console.site.views.PLANETS_PER_PAGE", 2)
 
     def names_and_link(url: str, label: str) -> tuple[list[str], str | None]:

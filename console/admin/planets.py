@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, stream_with_context
+from flask import Response, abort, flash, g, stream_with_context
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.filters import (
@@ -146,11 +146,19 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
         """The catalog's and the API's search (Planet.search), served by an index, instead
-        of Flask-Admin's ILIKE '%term%' that reads every row."""
-        condition = Planet.search(search, db.engine.dialect.name)
+        of Flask-Admin's ILIKE '%term%' that reads every row; its results sort by name as
+        theirs do (Planet.search_key, see sort_key)."""
+        dialect = db.engine.dialect.name
+        condition = Planet.search(search, dialect)
+        g.planet_search_key = Planet.search_key(search, dialect)
         if count_query is not None:
             count_query = count_query.filter(condition)
         return query.filter(condition), count_query, joins, count_joins
+
+    def sort_key(self, path, column):
+        if path == "name" and "planet_search_key" in g:
+            return g.planet_search_key
+        return super().sort_key(path, column)
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str):

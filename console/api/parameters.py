@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -117,20 +118,21 @@ class PlanetListQuery:
             raise ApiError(400, "Some query parameters are not valid.", fields=errors)
         return cls(**values)
 
+    @cached_property
     def ordering(self) -> Ordering:
         """The chosen sort; with none, by name, and for a search the names that start with
-        what it looks for first (Planet.search_lead)."""
+        what it looks for first (Planet.search_lead). Kept: a search's asks the database."""
         dialect = db.engine.dialect.name
         if self.sort is None and self.q:
-            return Ordering.on(dialect, "search", Planet.name_key(), Planet.id,
-                               lead=Planet.search_lead(self.q))
+            return Ordering.on(dialect, "search", Planet.search_key(self.q, dialect), Planet.id,
+                               lead=Planet.search_lead(self.q), lead_key=Planet.name_key())
         sort = self.sort or DEFAULT_SORT
         return Ordering.on(dialect, sort, SORT_COLUMNS[sort.removeprefix("-")], Planet.id,
                            sort.startswith("-"))
 
     def statement(self) -> Select[tuple[Planet, Any, int]]:
         """The planets of this list, whole, as (planet, sort value, id) for console.paging."""
-        query = select(Planet, self.ordering().key, Planet.id).where(
+        query = select(Planet, self.ordering.key, Planet.id).where(
             Planet.archived == (self.archived == "true"))  # "= 1" uses ix_planets_archived
         if self.type:
             query = query.where(Planet.planet_type == self.type)
@@ -148,7 +150,7 @@ class PlanetListQuery:
         """This page's planets, and the cursor of the next page; a 400 ApiError names a
         cursor of another list or a page number too deep."""
         try:
-            return read_page(fetch_from(db.session, self.statement()), self.ordering(),
+            return read_page(fetch_from(db.session, self.statement()), self.ordering,
                              self.per_page, offset=(self.page - 1) * self.per_page,
                              after=self.after)
         except (CursorError, PageTooDeep) as error:
