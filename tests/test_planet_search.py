@@ -26,8 +26,8 @@ TRAPPIST_1 = {f"TRAPPIST-1 {letter}" for letter in "bcdefgh"}
 # index or the names walked in order (see Planet.search_key).
 WAYS = {"sqlite": {"by-ids": {}, "in-list-order": {"INDEX_FIRST": 0},
                    "filter": {"FEW_MATCHES": -1}},
-        "postgresql": {"index-first": {"PG_INDEX_FIRST": 10**9},
-                       "in-name-order": {"PG_INDEX_FIRST": 0}}}
+        "postgresql": {"index-first": {"_index_first": lambda condition: True},
+                       "in-name-order": {"_index_first": lambda condition: False}}}
 
 
 @pytest.fixture(params=[way for ways in WAYS.values() for way in ways])
@@ -271,6 +271,26 @@ def test_catalog_pages_forwards_and_back_keep_names_that_start_with_it_first(
         backwards.append(names)
     assert sum(forwards, []) == RELEVANT_ORDER
     assert backwards == forwards[::-1]
+
+
+def test_console_search_pages_hold_whichever_way_each_page_is_read(login_as, leads_and_rest,
+                                                                    monkeypatch):
+    """The console's cursors name the sort, not the form of its key: a Next link made while
+    the matches were read from the index holds when the next page walks the names, and back."""
+    viewer, _ = login_as("viewer")
+    monkeypatch.setattr("console.admin.planets.PlanetView.page_size", 2)
+    names, url, page_number = [], "/admin/planet/?search=kepler", 0
+    while url:
+        from_index = page_number % 2 == 1  # odd pages from the index, even ones in name order
+        monkeypatch.setattr(planets_model, "_index_first",
+                            lambda condition, answer=from_index: answer)
+        page = viewer.get(url).get_data(as_text=True)
+        names += [html.unescape(name) for name in
+                  re.findall(r'<td class="col-name">([^<]*)</td>', page)]
+        link = re.search(r'<a class="page-link" href="([^"#]+)"[^>]*>[^<]*Next', page)
+        url, page_number = link and html.unescape(link[1]), page_number + 1
+    assert names == sorted(RELEVANT_ORDER, key=str.lower)
+    assert page_number == 3
 
 
 # --- SQLite's trigram index stays in step ------------------------------------------------------

@@ -266,18 +266,17 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         query, joins, alias = self._apply_path_joins(query, joins, sort_joins, inner_join=False)
         column = sort_field if alias is None else getattr(alias, sort_field.key)
         path = ".".join([*(join.key for join in sort_joins or ()), sort_field.key])
-        name = f"{'-' if sort_desc else ''}{column}"
-        ordering = Ordering.on(db.engine.dialect.name, name, self.sort_key(path, column),
-                               self.model.id, sort_desc)
+        if path in self.column_sort_ignoring_case:
+            column = func.lower(column, type_=String)
+        ordering = Ordering.on(db.engine.dialect.name, f"{'-' if sort_desc else ''}{column}",
+                               self.sort_key(path, column), self.model.id, sort_desc)
         g.setdefault("console_orderings", []).append(ordering)
         return query.order_by(*ordering.order_by()), joins
 
-    def sort_key(self, path: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        """What the list sorts by for the field at `path`: the column, lowered for
-        column_sort_ignoring_case."""
-        if path in self.column_sort_ignoring_case:
-            return func.lower(column, type_=String)
-        return column
+    def sort_key(self, path: str, key: ColumnElement[Any]) -> ColumnElement[Any]:
+        """What the list sorts by for the field at `path`: `key` (the column, lowered for
+        column_sort_ignoring_case), or its values in another form; cursors name `key`."""
+        return key
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):

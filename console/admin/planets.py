@@ -155,10 +155,10 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
             count_query = count_query.filter(condition)
         return query.filter(condition), count_query, joins, count_joins
 
-    def sort_key(self, path, column):
+    def sort_key(self, path, key):
         if path == "name" and "planet_search_key" in g:
             return g.planet_search_key
-        return super().sort_key(path, column)
+        return super().sort_key(path, key)
 
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
