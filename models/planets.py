@@ -21,6 +21,7 @@ from sqlalchemy import (
     DDL,
     CheckConstraint,
     ColumnElement,
+    Computed,
     DateTime,
     Float,
     Index,
@@ -34,7 +35,6 @@ from sqlalchemy import (
     event,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -55,6 +55,12 @@ SOLAR_SYSTEM_HOST = "Sun"  # the host star of the Solar System's planets, as the
 # The planets people knew before the telescope; the seed catalog leaves their discovery year
 # empty (seed/README.md). Any other planet without a year has an unknown one.
 KNOWN_SINCE_ANTIQUITY = frozenset({"mercury", "venus", "earth", "mars", "jupiter", "saturn"})
+
+
+# The name and the host star, lowered, with a space between: what a search looks in (a word of
+# a search holds no space, so it never spans the two). A generated column, so that a search
+# compares stored text rather than lowering two columns of every row it reads.
+SEARCH_TEXT = "lower(name) || ' ' || lower(host_star)"
 
 
 class PlanetType(StrEnum):
@@ -135,6 +141,10 @@ class Planet(db.Model):
     distance_ly: Mapped[float | None] = mapped_column(Float)
     equilibrium_temp_k: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text, default="")
+    # What a search looks in (see SEARCH_TEXT), kept by the database; no page reads it.
+    # Stored; a migration can add it to an SQLite table only as computed when read (0017).
+    search_text: Mapped[str] = mapped_column(Text, Computed(SEARCH_TEXT, persisted=True),
+                                             deferred=True)
     source: Mapped[str] = mapped_column(String(300), default="")
     # Archived planets leave the public catalog, the application form and the API's default
     # list, but keep their applications and history; planets with applications are archived,
@@ -284,25 +294,15 @@ def starts_with(expression: ColumnElement[str], prefix: str, dialect: str) -> Co
 # --- substring search -------------------------------------------------------------------------
 
 
-def searched_text() -> ColumnElement[str]:
-    """The name and the host star, lowered, with a space between: what a search looks in. A
-    word of a search holds no space, so it never spans the two."""
-    space = literal(" ", String, literal_execute=True)  # a constant to the planner, as in the index
-    # Grouped as PostgreSQL shows the index's expression, which Alembic compares as text.
-    concatenated = func.lower(Planet.name).op("||", return_type=String)(space)
-    return concatenated.op("||", return_type=String)(func.lower(Planet.host_star))
-
-
-# LIKE '%word%' on PostgreSQL: pg_trgm's trigrams of searched_text(), one index for every word
-# of a search, so that several words are looked up in one scan of it; SQLite has a table of
-# trigrams instead (see SEARCH_INDEX_DDL). Its statistics (see _index_first) sample ten times
-# the rows of the others, as migration 0017 sets them too.
-_searched = searched_text().label("searched_text")
-Index("ix_planets_search_trgm", _searched, postgresql_using="gin",
-      postgresql_ops={_searched.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+# LIKE '%word%' on PostgreSQL: pg_trgm's trigrams of Planet.search_text, one index for every
+# word of a search, so that several words are looked up in one scan of it; SQLite has a table
+# of trigrams instead (see SEARCH_INDEX_DDL). The column's statistics (see _index_first) sample
+# ten times the rows of the others, as migration 0017 sets them too.
+Index("ix_planets_search_trgm", Planet.search_text, postgresql_using="gin",
+      postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 SEARCH_STATISTICS = 1_000
 event.listen(Planet.__table__, "after_create", DDL(
-    f"ALTER INDEX ix_planets_search_trgm ALTER COLUMN 1 SET STATISTICS {SEARCH_STATISTICS}"
+    f"ALTER TABLE planets ALTER COLUMN search_text SET STATISTICS {SEARCH_STATISTICS}"
 ).execute_if(dialect="postgresql"))
 
 SUBSTRING_MIN = 3  # trigrams: the shortest text that the trigram indexes find
@@ -415,15 +415,15 @@ def _indexed(word: str) -> Select[tuple[int]]:
 
 
 def _in_name_or_host_star(word: str, dialect: str) -> ColumnElement[bool]:
-    return _like(searched_text(), f"%{_escaped(word)}%", dialect)
+    return _like(Planet.search_text, f"%{_escaped(word)}%", dialect)
 
 
 def _starts_a_word(word: str, dialect: str) -> ColumnElement[bool]:
-    """`word` starts the name, the host star (after the space of searched_text) or one of
-    their words (after a space or a hyphen); only ever a filter of the rows that the longer
+    """`word` starts the name, the host star (after the space of Planet.search_text) or one
+    of their words (after a space or a hyphen); only ever a filter of the rows that the longer
     words find."""
     escaped = _escaped(word)
-    return or_(*(_like(searched_text(), pattern, dialect)
+    return or_(*(_like(Planet.search_text, pattern, dialect)
                  for pattern in (f"{escaped}%", f"% {escaped}%", f"%-{escaped}%")))
 
 
