@@ -63,10 +63,14 @@ def console_app(url: str, instance_path: Path) -> Flask:
 
 
 class StockPlanetView(ModelView):
-    """Flask-Admin's defaults, with only the search and the export the console also offers."""
+    """Flask-Admin's defaults, with only the search and the export the console also offers;
+    without the column that serves the console's search (Planet.search_text), which is no
+    field of a planet, so that stock shows the table it showed before that column."""
 
     can_export = True
     column_searchable_list = ["name", "host_star"]
+    column_exclude_list = ["search_text"]
+    column_export_exclude_list = ["search_text"]
 
 
 def stock_app(url: str) -> Flask:
