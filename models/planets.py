@@ -387,7 +387,7 @@ def _index_first(condition: ColumnElement[bool]) -> bool:
     trigram index, and expects few enough of them for that index to serve the list first
     (see PG_INDEX_FIRST); when it would rather read the whole table (a word of common
     trigrams on a small table), the walk in name order costs less still. One plan, no rows
-    read, gives both estimates: the matches (from the index's statistics, SEARCH_STATISTICS)
+    read, gives both estimates: the matches (from the column's statistics, SEARCH_STATISTICS)
     and the planets. The statement goes as SQLAlchemy renders it for the driver, patterns
     written in (see _like)."""
     both = union_all(select(Planet.id).where(condition), select(Planet.id)).compile(
