@@ -207,7 +207,7 @@ class Planet(db.Model):
         how many planets match first (see _contain and _starting).
         """
         words = text.lower().split()
-        if all(len(word) < SUBSTRING_MIN for word in words):
+        if _prefix_only(words):
             return _starting(text.strip().lower(), dialect)
         return and_(_contain(words, dialect),
                     *(_starts_a_word(word, dialect) for word in words
@@ -224,9 +224,8 @@ class Planet(db.Model):
         expects."""
         key = Planet.name_key()
         words = text.lower().split()
-        if dialect != "postgresql" or all(len(word) < SUBSTRING_MIN for word in words):
-            return key
-        if not _index_first(_contain(words, dialect)):
+        if dialect != "postgresql" or _prefix_only(words) or \
+                not _index_first(_contain(words, dialect)):
             return key
         return type_coerce(key + literal_column("''", String), String)
 
@@ -235,9 +234,7 @@ class Planet(db.Model):
         """What the names that come first among a search's results start with (with no sort
         chosen): the search's text when it is a prefix search, else its first word."""
         words = text.lower().split()
-        if all(len(word) < SUBSTRING_MIN for word in words):
-            return text.strip().lower()
-        return words[0]
+        return text.strip().lower() if _prefix_only(words) else words[0]
 
     def apply(self, values: Mapping[str, Any]) -> None:
         """Set cleaned values (the output of clean_planet) on this planet."""
@@ -323,6 +320,11 @@ SAMPLE = 100
 # catalog: reading R matches against walking about page × planets / R rows of the list).
 PG_INDEX_FIRST = 10_000
 _search_table = table(SEARCH_TABLE, column("rowid"))
+
+
+def _prefix_only(words: list[str]) -> bool:
+    """A search of short words only, which is a prefix search (see Planet.search)."""
+    return all(len(word) < SUBSTRING_MIN for word in words)
 
 
 def _escaped(text: str) -> str:

@@ -146,18 +146,17 @@ class PlanetView(PlanetImportMixin, ConsoleModelView):
 
     def _apply_search(self, query, count_query, joins, count_joins, search: str):
         """The catalog's and the API's search (Planet.search), served by an index, instead
-        of Flask-Admin's ILIKE '%term%' that reads every row; its results sort by name as
-        theirs do (Planet.search_key, see sort_key)."""
-        dialect = db.engine.dialect.name
-        condition = Planet.search(search, dialect)
-        g.planet_search_key = Planet.search_key(search, dialect)
+        of Flask-Admin's ILIKE '%term%' that reads every row; by name its results sort as
+        theirs do (see sort_key)."""
+        condition = Planet.search(search, db.engine.dialect.name)
+        g.planet_search = search
         if count_query is not None:
             count_query = count_query.filter(condition)
         return query.filter(condition), count_query, joins, count_joins
 
     def sort_key(self, path, key):
-        if path == "name" and "planet_search_key" in g:
-            return g.planet_search_key
+        if path == "name" and g.get("planet_search"):
+            return Planet.search_key(g.planet_search, db.engine.dialect.name)
         return super().sort_key(path, key)
 
     @expose("/export/<export_type>/")

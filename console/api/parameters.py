@@ -121,7 +121,8 @@ class PlanetListQuery:
     @cached_property
     def ordering(self) -> Ordering:
         """The chosen sort; with none, by name, and for a search the names that start with
-        what it looks for first (Planet.search_lead). Kept: a search's asks the database."""
+        what it looks for first (Planet.search_lead). Kept, as a search's order asks the
+        database (Planet.search_key)."""
         dialect = db.engine.dialect.name
         if self.sort is None and self.q:
             return Ordering.on(dialect, "search", Planet.search_key(self.q, dialect), Planet.id,
