@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Computed,
     DateTime,
+    Engine,
     Float,
     Index,
     Integer,
@@ -224,8 +227,7 @@ class Planet(db.Model):
         expects."""
         key = Planet.name_key()
         words = text.lower().split()
-        if dialect != "postgresql" or _prefix_only(words) or \
-                not _index_first(_contain(words, dialect)):
+        if dialect != "postgresql" or _prefix_only(words) or not _reads_index_first(words):
             return key
         return type_coerce(key + literal_column("''", String), String)
 
@@ -319,6 +321,11 @@ SAMPLE = 100
 # expects at most this many at a million planets (the bound grows with the square root of the
 # catalog: reading R matches against walking about page × planets / R rows of the list).
 PG_INDEX_FIRST = 10_000
+# How long a process keeps that decision for a search's words (see _reads_index_first).
+DECISION_SECONDS = 60
+DECISIONS_KEPT = 1_000
+_decisions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, ...], tuple[float, bool]]] = \
+    weakref.WeakKeyDictionary()
 _search_table = table(SEARCH_TABLE, column("rowid"))
 
 
@@ -382,6 +389,20 @@ def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "sqlite" and _counted(select(Planet.id).where(indexed)) > FEW_MATCHES:
         return or_(*(_like(lowered, f"{_escaped(prefix)}%", dialect) for lowered in columns))
     return indexed
+
+
+def _reads_index_first(words: list[str]) -> bool:
+    """_index_first for the search of `words`, kept for DECISION_SECONDS per database (the
+    planner's estimates change only when ANALYZE samples the table again), so that paging
+    through a search's results or sorting them asks the planner once, not on every page."""
+    decisions = _decisions.setdefault(db.engine, {})
+    key, now = tuple(words), monotonic()
+    decided = decisions.get(key)
+    if decided is None or now - decided[0] > DECISION_SECONDS:
+        if len(decisions) >= DECISIONS_KEPT:
+            decisions.clear()
+        decided = decisions[key] = (now, _index_first(_contain(words, "postgresql")))
+    return decided[1]
 
 
 def _index_first(condition: ColumnElement[bool]) -> bool:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from console.api.parameters import PlanetListQuery
 from console.audit import Source
@@ -29,8 +29,8 @@ FORMS = {"sqlite": {"by-ids": {}, "in-list-order": {"INDEX_FIRST": 0},
                     "filter": {"FEW_MATCHES": -1}},
          "postgresql": {"trigram-index": {}}}
 WAYS = {"sqlite": FORMS["sqlite"],
-        "postgresql": {"index-first": {"_index_first": lambda condition: True},
-                       "in-name-order": {"_index_first": lambda condition: False}}}
+        "postgresql": {"index-first": {"_reads_index_first": lambda words: True},
+                       "in-name-order": {"_reads_index_first": lambda words: False}}}
 
 
 def _force(request, app, monkeypatch, ways) -> None:
@@ -216,6 +216,34 @@ def test_postgresql_sorts_the_few_matches_of_a_rare_search_and_walks_names_for_a
     assert "Bitmap" not in common, common
 
 
+def test_postgresql_asks_its_planner_about_a_search_once_a_minute(app, catalog, monkeypatch):
+    """Whether a search is read index-first is kept per database for DECISION_SECONDS: the
+    pages of one search ask the planner once; other words, or the same ones later, ask again."""
+    clock = [1_000.0]
+    monkeypatch.setattr(planets_model, "monotonic", lambda: clock[0])
+    explained = []
+
+    def count_explains(connection, cursor, statement, *args) -> None:
+        if statement.startswith("EXPLAIN"):
+            explained.append(statement)
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite decides by counting, for every search (see every_form)")
+        event.listen(db.engine, "before_cursor_execute", count_explains)
+        try:
+            for _ in range(3):
+                Planet.search_key("kepler 452", "postgresql")
+            assert len(explained) == 1
+            Planet.search_key("trappist", "postgresql")
+            assert len(explained) == 2
+            clock[0] += planets_model.DECISION_SECONDS + 1
+            Planet.search_key("kepler 452", "postgresql")
+            assert len(explained) == 3
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count_explains)
+
+
 def test_a_search_of_short_words_reads_the_prefix_indexes(app, catalog):
     with app.app_context():
         plan = " ".join(_plan(select(Planet.id).where(Planet.search("ke", db.engine.dialect.name))))
@@ -299,8 +327,8 @@ def test_console_search_pages_hold_whichever_way_each_page_is_read(login_as, lea
     names, url, page_number = [], "/admin/planet/?search=kepler", 0
     while url:
         from_index = page_number % 2 == 1  # odd pages from the index, even ones in name order
-        monkeypatch.setattr(planets_model, "_index_first",
-                            lambda condition, answer=from_index: answer)
+        monkeypatch.setattr(planets_model, "_reads_index_first",
+                            lambda words, answer=from_index: answer)
         page = viewer.get(url).get_data(as_text=True)
         names += [html.unescape(name) for name in
                   re.findall(r'<td class="col-name">([^<]*)</td>', page)]
