@@ -219,7 +219,7 @@ class Planet(db.Model):
     @staticmethod
     def search_key(text: str, dialect: str) -> ColumnElement[str]:
         """The sort key of a search's results listed by name: name_key(), but on PostgreSQL,
-        when its planner expects few planets to match (see _index_first), the same values in
+        when its planner expects few planets to match (see _read_first), the same values in
         an expression that no index holds. The planner then reads the matches from the
         trigram index and sorts them, rather than walk the names in order until a page of
         matches turns up: it prices that walk as if matches were spread evenly, and numbered
@@ -227,9 +227,9 @@ class Planet(db.Model):
         expects."""
         key = Planet.name_key()
         words = text.lower().split()
-        if dialect != "postgresql" or _prefix_only(words) or not _reads_index_first(words):
+        if dialect != "postgresql" or _prefix_only(words) or _read_first(_long(words)) is None:
             return key
-        return type_coerce(key + literal_column("''", String), String)
+        return _unindexed(key)
 
     @staticmethod
     def search_lead(text: str) -> str:
@@ -355,6 +355,9 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
 
     PostgreSQL's planner, seeing the patterns, reads the trigram indexes for a rare word and
     the list's sort index with this as a filter (which stops after a page) for a common one.
+    Of several words, a common one is a filter of the rows that the rarer ones find when those
+    are few (see _read_first): the index holds a list of rows for each trigram of a word, and
+    one of a word in a third of the planets is long to read.
     SQLite's planner cannot tell them apart, so its trigram index is first asked how many
     planets each word matches (up to FEW_MATCHES: a millisecond or two). If the rarest word
     matches that few, its ids come from the index and the other words filter them, and SQLite
@@ -364,7 +367,7 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
     The forms agree but beyond ASCII, where SQLite's LIKE tells case apart and its trigram
     index does not.
     """
-    long = [word for word in words if len(word) >= SUBSTRING_MIN]
+    long = _long(words)
     if dialect == "sqlite":
         found = {word: _indexed(word) for word in long}
         matches = {word: _counted(rows) for word, rows in found.items()}
@@ -377,7 +380,9 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
             results = matches[rarest] * kept / sampled
             ids = Planet.id + 0 if matches[rarest] * results > INDEX_FIRST**2 else Planet.id
             return and_(ids.in_(found[rarest]), *others)
-    return and_(*(_in_name_or_host_star(word, dialect) for word in long))
+    looked_up = (_read_first(long) or long) if dialect == "postgresql" and len(long) > 1 else long
+    return and_(*(_in_name_or_host_star(word, dialect, indexed=word in looked_up)
+                  for word in long))
 
 
 def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
@@ -391,36 +396,46 @@ def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
     return indexed
 
 
-def _reads_index_first(words: list[str]) -> bool:
-    """_index_first for the search of `words`, kept for DECISION_SECONDS per database (the
-    planner's estimates change only when ANALYZE samples the table again), so that paging
-    through a search's results or sorting them asks the planner once, not on every page."""
+def _read_first(words: list[str]) -> tuple[str, ...] | None:
+    """_index_first for the long words of a search, kept for DECISION_SECONDS per database
+    (the planner's estimates change only when ANALYZE samples the table again), so that
+    paging through a search's results or sorting them asks the planner once, not per page."""
     decisions = _decisions.setdefault(db.engine, {})
     key, now = tuple(words), monotonic()
     decided = decisions.get(key)
     if decided is None or now - decided[0] > DECISION_SECONDS:
         if len(decisions) >= DECISIONS_KEPT:
             decisions.clear()
-        decided = decisions[key] = (now, _index_first(_contain(words, "postgresql")))
+        decided = decisions[key] = (now, _index_first(words))
     return decided[1]
 
 
-def _index_first(condition: ColumnElement[bool]) -> bool:
-    """Whether PostgreSQL's planner would read the planets that match `condition` from the
-    trigram index, and expects few enough of them for that index to serve the list first
-    (see PG_INDEX_FIRST); when it would rather read the whole table (a word of common
-    trigrams on a small table), the walk in name order costs less still. One plan, no rows
-    read, gives both estimates: the matches (from the column's statistics, SEARCH_STATISTICS)
-    and the planets. The statement goes as SQLAlchemy renders it for the driver, patterns
-    written in (see _like)."""
-    both = union_all(select(Planet.id).where(condition), select(Planet.id)).compile(
+def _index_first(words: list[str]) -> tuple[str, ...] | None:
+    """Whether PostgreSQL's planner would read the planets that have every one of `words`
+    from the trigram index, and expects few enough of them for that index to serve the list
+    first (see PG_INDEX_FIRST): then the words to look up in it, those it expects few planets
+    to have (or all of them, when none is that rare), the others checked on the rows found;
+    None when the planner would rather read the whole table (a word of common trigrams on a
+    small table) or expects many matches: the walk in name order costs less then. One plan,
+    no rows read, gives the estimates: of the matches and of each word's planets (from the
+    column's statistics, SEARCH_STATISTICS), and of the planets. The statement goes as
+    SQLAlchemy renders it for the driver, patterns written in (see _like)."""
+    each = [_in_name_or_host_star(word, "postgresql") for word in words]
+    conditions = [and_(*each), *(each if len(words) > 1 else [])]
+    plans = union_all(*(select(Planet.id).where(condition) for condition in conditions),
+                      select(Planet.id)).compile(
         db.engine, compile_kwargs={"render_postcompile": True})
     plan = db.session.connection().exec_driver_sql(
-        f"EXPLAIN (FORMAT JSON) {both}", both.params).scalar_one()
-    matches, every = plan[0]["Plan"]["Plans"]
-    expected, planets = matches["Plan Rows"], every["Plan Rows"]
-    return (matches["Node Type"] == "Bitmap Heap Scan"
-            and expected * expected <= PG_INDEX_FIRST**2 * planets / 1_000_000)
+        f"EXPLAIN (FORMAT JSON) {plans}", plans.params).scalar_one()
+    matches, *of_each, every = plan[0]["Plan"]["Plans"]  # of_each: [] for one word
+
+    def few(plan: dict[str, Any]) -> bool:
+        return plan["Plan Rows"] ** 2 <= PG_INDEX_FIRST**2 * every["Plan Rows"] / 1_000_000
+
+    if matches["Node Type"] != "Bitmap Heap Scan" or not few(matches):
+        return None
+    return tuple(word for word, plan in zip(words, of_each or [matches], strict=True)
+                 if few(plan)) or tuple(words)
 
 
 def _counted(rows: Select[Any]) -> int:
@@ -437,8 +452,22 @@ def _indexed(word: str) -> Select[tuple[int]]:
     return select(_search_table.c.rowid).where(literal_column(SEARCH_TABLE).match(match))
 
 
-def _in_name_or_host_star(word: str, dialect: str) -> ColumnElement[bool]:
-    return _like(Planet.search_text, f"%{_escaped(word)}%", dialect)
+def _long(words: list[str]) -> list[str]:
+    """The words of a search that the trigram indexes find (three characters or more)."""
+    return [word for word in words if len(word) >= SUBSTRING_MIN]
+
+
+def _in_name_or_host_star(word: str, dialect: str, indexed: bool = True) -> ColumnElement[bool]:
+    """`word` is in Planet.search_text; unless `indexed`, in a form no index holds, checked on
+    each row that the other conditions find."""
+    searched = Planet.search_text if indexed else _unindexed(Planet.search_text)
+    return _like(searched, f"%{_escaped(word)}%", dialect)
+
+
+def _unindexed(text: ColumnElement[str]) -> ColumnElement[str]:
+    """The values of `text` in an expression that no index holds (text || ''), so that the
+    planner reads them from the rows that other conditions find rather than from an index."""
+    return type_coerce(text + literal_column("''", String), String)
 
 
 def _starts_a_word(word: str, dialect: str) -> ColumnElement[bool]:

@@ -22,15 +22,18 @@ TRAPPIST_1 = {f"TRAPPIST-1 {letter}" for letter in "bcdefgh"}
 
 
 # The forms of a search's condition, each forced here: SQLite's three (see
-# models.planets._contain), PostgreSQL's one. The ways a list of results is read add, on
-# PostgreSQL, the matches sorted after reading the trigram index or the names walked in order
-# (see Planet.search_key).
+# models.planets._contain), PostgreSQL's two (every word looked up in the trigram index, or one
+# and the others checked on the rows it finds; see _read_first). The ways a list of results is
+# read add, on PostgreSQL, the matches sorted after reading the trigram index or the names
+# walked in order (see Planet.search_key).
 FORMS = {"sqlite": {"by-ids": {}, "in-list-order": {"INDEX_FIRST": 0},
                     "filter": {"FEW_MATCHES": -1}},
-         "postgresql": {"trigram-index": {}}}
+         "postgresql": {"every-word-looked-up": {"_read_first": lambda words: None},
+                        "first-word-looked-up": {"_read_first": lambda words: tuple(words[:1])}}}
 WAYS = {"sqlite": FORMS["sqlite"],
-        "postgresql": {"index-first": {"_reads_index_first": lambda words: True},
-                       "in-name-order": {"_reads_index_first": lambda words: False}}}
+        "postgresql": {"index-first": {"_read_first": tuple},
+                       "index-first-by-its-first-word": FORMS["postgresql"]["first-word-looked-up"],
+                       "in-name-order": {"_read_first": lambda words: None}}}
 
 
 def _force(request, app, monkeypatch, ways) -> None:
@@ -209,11 +212,18 @@ def test_postgresql_sorts_the_few_matches_of_a_rare_search_and_walks_names_for_a
 
         rare, common = page_plan("014"), page_plan("kepler")  # 1,139 and 6,667 planets
         rare_leads = page_plan("014", part=0)
+        rare_and_common = page_plan("kepler 014")
     assert "Bitmap Index Scan on ix_planets_search_trgm" in rare, rare
     assert "Index Scan using ix_planets_name_pattern" in rare_leads, rare_leads  # a range
     assert "Sort" in rare and "Index Scan using" not in rare, rare
     assert "Index Scan using uq_planets_name_lower" in common, common
     assert "Bitmap" not in common, common
+    # The common word is checked on the rows that the rare one finds in the index.
+    looked_up = re.search(r"Bitmap Index Scan on ix_planets_search_trgm .*?"
+                          r"Index Cond: \((.*?)\)(?: |$)", rare_and_common)
+    assert looked_up and "%014%" in looked_up[1] and "kepler" not in looked_up[1], \
+        rare_and_common
+    assert "Sort" in rare_and_common, rare_and_common
 
 
 def test_postgresql_asks_its_planner_about_a_search_once_a_minute(app, catalog, monkeypatch):
@@ -233,6 +243,7 @@ def test_postgresql_asks_its_planner_about_a_search_once_a_minute(app, catalog, 
         event.listen(db.engine, "before_cursor_execute", count_explains)
         try:
             for _ in range(3):
+                Planet.search("kepler 452", "postgresql")
                 Planet.search_key("kepler 452", "postgresql")
             assert len(explained) == 1
             Planet.search_key("trappist", "postgresql")
@@ -327,8 +338,8 @@ def test_console_search_pages_hold_whichever_way_each_page_is_read(login_as, lea
     names, url, page_number = [], "/admin/planet/?search=kepler", 0
     while url:
         from_index = page_number % 2 == 1  # odd pages from the index, even ones in name order
-        monkeypatch.setattr(planets_model, "_reads_index_first",
-                            lambda words, answer=from_index: answer)
+        monkeypatch.setattr(planets_model, "_read_first",
+                            lambda words, answer=from_index: tuple(words) if answer else None)
         page = viewer.get(url).get_data(as_text=True)
         names += [html.unescape(name) for name in
                   re.findall(r'<td class="col-name">([^<]*)</td>', page)]
