@@ -321,17 +321,18 @@ SAMPLE = 100
 # expects at most this many at a million planets (the bound grows with the square root of the
 # catalog: reading R matches against walking about page × planets / R rows of the list).
 PG_INDEX_FIRST = 10_000
-# How long a process keeps that decision for a search's words (see _reads_index_first).
+# How long a process keeps that decision for a search's words (see _read_first).
 DECISION_SECONDS = 60
 DECISIONS_KEPT = 1_000
-_decisions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, ...], tuple[float, bool]]] = \
+_Decision = tuple[str, ...] | None
+_decisions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, ...], tuple[float, _Decision]]] = \
     weakref.WeakKeyDictionary()
 _search_table = table(SEARCH_TABLE, column("rowid"))
 
 
 def _prefix_only(words: list[str]) -> bool:
     """A search of short words only, which is a prefix search (see Planet.search)."""
-    return all(len(word) < SUBSTRING_MIN for word in words)
+    return not _long(words)
 
 
 def _escaped(text: str) -> str:
@@ -396,7 +397,7 @@ def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
     return indexed
 
 
-def _read_first(words: list[str]) -> tuple[str, ...] | None:
+def _read_first(words: list[str]) -> _Decision:
     """_index_first for the long words of a search, kept for DECISION_SECONDS per database
     (the planner's estimates change only when ANALYZE samples the table again), so that
     paging through a search's results or sorting them asks the planner once, not per page."""
@@ -410,7 +411,7 @@ def _read_first(words: list[str]) -> tuple[str, ...] | None:
     return decided[1]
 
 
-def _index_first(words: list[str]) -> tuple[str, ...] | None:
+def _index_first(words: list[str]) -> _Decision:
     """Whether PostgreSQL's planner would read the planets that have every one of `words`
     from the trigram index, and expects few enough of them for that index to serve the list
     first (see PG_INDEX_FIRST): then the words to look up in it, those it expects few planets
@@ -421,21 +422,20 @@ def _index_first(words: list[str]) -> tuple[str, ...] | None:
     column's statistics, SEARCH_STATISTICS), and of the planets. The statement goes as
     SQLAlchemy renders it for the driver, patterns written in (see _like)."""
     each = [_in_name_or_host_star(word, "postgresql") for word in words]
-    conditions = [and_(*each), *(each if len(words) > 1 else [])]
-    plans = union_all(*(select(Planet.id).where(condition) for condition in conditions),
+    plans = union_all(*(select(Planet.id).where(condition) for condition in [and_(*each), *each]),
                       select(Planet.id)).compile(
         db.engine, compile_kwargs={"render_postcompile": True})
     plan = db.session.connection().exec_driver_sql(
         f"EXPLAIN (FORMAT JSON) {plans}", plans.params).scalar_one()
-    matches, *of_each, every = plan[0]["Plan"]["Plans"]  # of_each: [] for one word
+    matches, *of_each, every = plan[0]["Plan"]["Plans"]
 
     def few(plan: dict[str, Any]) -> bool:
         return plan["Plan Rows"] ** 2 <= PG_INDEX_FIRST**2 * every["Plan Rows"] / 1_000_000
 
     if matches["Node Type"] != "Bitmap Heap Scan" or not few(matches):
         return None
-    return tuple(word for word, plan in zip(words, of_each or [matches], strict=True)
-                 if few(plan)) or tuple(words)
+    return tuple(word for word, plan in zip(words, of_each, strict=True) if few(plan)) or \
+        tuple(words)
 
 
 def _counted(rows: Select[Any]) -> int:
