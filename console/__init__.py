@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from console.config import settings_from_environment
 from console.extensions import csrf, limiter, login_manager, migrate
+from console.pool_ping import ping_idle_connections
 from models import User, db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,9 @@ def register_extensions(app: Flask) -> None:
     from console.security import register_security
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     raise_upload_limit(app)  # before CSRFProtect, which reads the upload
     csrf.init_app(app)

@@ -181,7 +181,6 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "CONSOLE_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(production, instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://",
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "").strip(),
         "RATELIMIT_HEADERS_ENABLED": True,

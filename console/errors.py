@@ -110,7 +110,7 @@ def handle_csrf_error(error: CSRFError):
 
 def handle_database_unavailable(error: OperationalError | InterfaceError):
     """503 while the database cannot be reached (PEP 249 reports refused and lost connections
-    and timeouts as these two); the pool's pre-ping reconnects once it is back."""
+    and timeouts as these two); once it is back, the pool replaces the dead connections."""
     db.session.rollback()
     # The page must not ask the database who is logged in (nor refresh a user the rollback has
     # expired): show it as to a visitor, by setting the user Flask-Login keeps for this request.

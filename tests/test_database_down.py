@@ -1,6 +1,7 @@
 """While PostgreSQL cannot be reached, pages, the API and /healthz answer a clean 503; the app
 recovers on its own when the database is back. The outage is simulated on loopback (a closed
-port, a proxy that is cut), never by stopping the real server."""
+port, a proxy that is cut), never by stopping the real server. A pooled connection is tested
+before a request uses it when it has been idle a while (console/pool_ping.py), not every time."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from console import create_app
+from console import create_app, pool_ping
 from models import db
 from tests.conftest import PLANET, AuthActions, _test_config, bearer
 from tests.network import free_port
@@ -158,3 +159,34 @@ def test_app_recovers_when_the_database_comes_back(app, make_user, postgres_url,
     finally:
         with proxied.app_context():
             db.engine.dispose()
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_a_request_uses_it(
+        app, make_user, postgres_url, link, tmp_path, monkeypatch):
+    make_user("ada")
+    proxied = _app_at(postgres_url, link.port, tmp_path / "proxied")
+    client = proxied.test_client()
+    try:
+        assert AuthActions(client).login("ada").status_code == 302
+        link.down()  # the pooled connection dies while it is idle...
+        link.up()  # ...and the database is back before the next request
+        monkeypatch.setattr(pool_ping, "IDLE_SECONDS_BEFORE_PING", 0.0)
+        response = client.get("/")
+        assert response.status_code == 200 and b"Welcome, ada!" in response.data
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize(("idle_seconds_before_ping", "pings"), [(0.0, 1), (3600.0, 0)])
+def test_only_a_connection_idle_longer_than_the_threshold_is_pinged(
+        app, monkeypatch, idle_seconds_before_ping, pings):
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # a connection, now back in the pool
+    with app.app_context():
+        dialect = db.engine.dialect
+    calls = []
+    monkeypatch.setattr(dialect, "do_ping", lambda connection: calls.append(connection) or True)
+    monkeypatch.setattr(pool_ping, "IDLE_SECONDS_BEFORE_PING", idle_seconds_before_ping)
+    assert client.get("/healthz").status_code == 200
+    assert len(calls) == pings
