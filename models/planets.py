@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import re
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from time import monotonic
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     DDL,
@@ -321,12 +321,14 @@ SAMPLE = 100
 # expects at most this many at a million planets (the bound grows with the square root of the
 # catalog: reading R matches against walking about page × planets / R rows of the list).
 PG_INDEX_FIRST = 10_000
-# How long a process keeps that decision for a search's words (see _read_first).
+# How long a process keeps either database's decision for a search's words (see _kept).
 DECISION_SECONDS = 60
 DECISIONS_KEPT = 1_000
-_Decision = tuple[str, ...] | None
-_decisions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, ...], tuple[float, _Decision]]] = \
+_Decision = tuple[str, ...] | None  # PostgreSQL's (see _index_first)
+_SqliteDecision = tuple[str, bool] | None  # SQLite's (see _rarest_word)
+_decisions: weakref.WeakKeyDictionary[Engine, dict[tuple[Any, ...], tuple[float, Any]]] = \
     weakref.WeakKeyDictionary()
+D = TypeVar("D")
 _search_table = table(SEARCH_TABLE, column("rowid"))
 
 
@@ -360,7 +362,8 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
     are few (see _read_first): the index holds a list of rows for each trigram of a word, and
     one of a word in a third of the planets is long to read.
     SQLite's planner cannot tell them apart, so its trigram index is first asked how many
-    planets each word matches (up to FEW_MATCHES: a millisecond or two). If the rarest word
+    planets each word matches (up to FEW_MATCHES: a millisecond or two, once a minute, see
+    _kept). If the rarest word
     matches that few, its ids come from the index and the other words filter them, and SQLite
     either reads those rows by id and sorts them, or ("id + 0" keeps it from looking the ids
     up) reads the list in its order and checks each id against them, whichever costs less
@@ -369,18 +372,10 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
     index does not.
     """
     long = _long(words)
-    if dialect == "sqlite":
-        found = {word: _indexed(word) for word in long}
-        matches = {word: _counted(rows) for word, rows in found.items()}
-        rarest = min(long, key=matches.__getitem__)
-        if matches[rarest] <= FEW_MATCHES:
-            others = [_in_name_or_host_star(word, dialect) for word in long if word != rarest]
-            sampled = min(SAMPLE, matches[rarest]) or 1
-            kept = db.session.scalar(select(func.count()).where(
-                Planet.id.in_(found[rarest].limit(SAMPLE)), *others)) if others else sampled
-            results = matches[rarest] * kept / sampled
-            ids = Planet.id + 0 if matches[rarest] * results > INDEX_FIRST**2 else Planet.id
-            return and_(ids.in_(found[rarest]), *others)
+    if dialect == "sqlite" and (decided := _kept(long, _rarest_word)) is not None:
+        rarest, in_list_order = decided
+        ids = Planet.id + 0 if in_list_order else Planet.id
+        return and_(ids.in_(_indexed(rarest)), *_others(long, rarest))
     looked_up = (_read_first(long) or long) if dialect == "postgresql" and len(long) > 1 else long
     return and_(*(_in_name_or_host_star(word, dialect, indexed=word in looked_up)
                   for word in long))
@@ -397,17 +392,45 @@ def _starting(prefix: str, dialect: str) -> ColumnElement[bool]:
     return indexed
 
 
+def _rarest_word(words: list[str]) -> _SqliteDecision:
+    """The word of `words` that SQLite's trigram index finds in the fewest planets, if in at
+    most FEW_MATCHES, and whether to read the list in its order, checking each id against its
+    matches, rather than read its matches by id and sort them (see _contain)."""
+    found = {word: _indexed(word) for word in words}
+    matches = {word: _counted(rows) for word, rows in found.items()}
+    rarest = min(words, key=matches.__getitem__)
+    if matches[rarest] > FEW_MATCHES:
+        return None
+    others = _others(words, rarest)
+    sampled = min(SAMPLE, matches[rarest]) or 1
+    kept = db.session.scalar(select(func.count()).where(
+        Planet.id.in_(found[rarest].limit(SAMPLE)), *others)) if others else sampled
+    results = matches[rarest] * kept / sampled
+    return rarest, matches[rarest] * results > INDEX_FIRST**2
+
+
+def _others(words: list[str], rarest: str) -> list[ColumnElement[bool]]:
+    """The conditions on SQLite of the words but `rarest`, checked on the rows it finds."""
+    return [_in_name_or_host_star(word, "sqlite") for word in words if word != rarest]
+
+
 def _read_first(words: list[str]) -> _Decision:
-    """_index_first for the long words of a search, kept for DECISION_SECONDS per database
-    (the planner's estimates change only when ANALYZE samples the table again), so that
-    paging through a search's results or sorting them asks the planner once, not per page."""
+    """_index_first for the long words of a search, kept (see _kept)."""
+    return _kept(words, _index_first)
+
+
+def _kept(words: list[str], decide: Callable[[list[str]], D]) -> D:
+    """decide(words), kept for DECISION_SECONDS per database: what it rests on (PostgreSQL's
+    estimates, which change when ANALYZE samples the table again; the counts of SQLite's
+    index) moves slowly, and only the speed of a search depends on it, never its results.
+    So paging through a search's results or sorting them decides once, not per page."""
     decisions = _decisions.setdefault(db.engine, {})
-    key, now = tuple(words), monotonic()
+    key, now = (decide, *words), monotonic()
     decided = decisions.get(key)
     if decided is None or now - decided[0] > DECISION_SECONDS:
         if len(decisions) >= DECISIONS_KEPT:
             decisions.clear()
-        decided = decisions[key] = (now, _index_first(words))
+        decided = decisions[key] = (now, decide(words))
     return decided[1]
 
 
