@@ -277,17 +277,17 @@ def _seek(fetch: Fetch[T], ordering: Ordering, position: Position,
 def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
     """The Fetch of a list whose `statement` selects (entity, sort value, id).
 
-    A page from an offset finds its ids first, then reads their rows: the rows it skips are
-    read from the sort index alone (on PostgreSQL an index-only scan, see ix_planets_listed)
-    instead of each being fetched from the table."""
+    A page finds its ids first, then reads their rows: the rows it skips or sorts are read
+    from the sort index alone where it can (on PostgreSQL an index-only scan, see
+    ix_planets_listed), or carried as an id and a sort value, rather than each row whole."""
     *_, row_id = statement.selected_columns  # (entity..., sort value, id)
 
     def fetch(conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]],
               limit: int, offset: int) -> Sequence[tuple[Any, Any, int]]:
-        query = statement.where(*conditions).order_by(*order).limit(limit)
+        page_ids = statement.where(*conditions).order_by(*order).limit(limit).with_only_columns(
+            row_id, maintain_column_froms=True)
         if offset:
-            page_ids = query.with_only_columns(row_id, maintain_column_froms=True).offset(offset)
-            query = statement.where(row_id.in_(page_ids)).order_by(*order)
-        return session.execute(query).all()
+            page_ids = page_ids.offset(offset)
+        return session.execute(statement.where(row_id.in_(page_ids)).order_by(*order)).all()
 
     return fetch

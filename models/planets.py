@@ -257,17 +257,18 @@ sort_indexes(Planet.host_star, Planet.planet_type, Planet.discovery_year,
              Planet.orbital_period_days, Planet.semi_major_axis_au, Planet.distance_ly,
              Planet.equilibrium_temp_k, Planet.updated_at)
 # Names sort ignoring case, then by id (the console's list). SQLite's unique index on lower(name)
-# holds the id as well; PostgreSQL's does not, and gets this one, with the name in it for
-# index-only deep pages (see ix_planets_listed).
+# holds the id as well; PostgreSQL's does not, and gets this one, with the name and the search
+# text in it for index-only deep pages and searches (see ix_planets_listed).
 Index("ix_planets_name_lower_id", func.lower(Planet.name), Planet.id,
-      postgresql_include=["name"]).ddl_if(dialect="postgresql")
+      postgresql_include=["name", "search_text"]).ddl_if(dialect="postgresql")
 # The catalog as the public pages and the API list it (archived ones left out), in name order:
 # skipping rows on a deep page then reads only this index, not the table (console.paging reads a
 # page's ids first). PostgreSQL scans an expression index alone only when it also holds the
-# expression's columns, hence the name in it there.
+# expression's columns, hence the name in it there; and the search text, so that a search read
+# in name order checks each planet in the index (see PG_INDEX_FIRST).
 _lowered_name = func.lower(Planet.name).label("lower_name")
 Index("ix_planets_listed", _lowered_name, Planet.id, sqlite_where=text("archived = 0"),
-      postgresql_where=text("NOT archived"), postgresql_include=["name"])
+      postgresql_where=text("NOT archived"), postgresql_include=["name", "search_text"])
 # The few archived planets, for the console's filter; only a partial index: one on archived for
 # every row would tempt the planner away from the name index on the catalog's pages.
 Index("ix_planets_archived", Planet.id, sqlite_where=text("archived = 1"),
@@ -318,9 +319,12 @@ INDEX_FIRST = 2_000
 FEW_MATCHES = 5_000
 SAMPLE = 100
 # PostgreSQL reads a search's matches from its trigram index, then sorts them, when its planner
-# expects at most this many at a million planets (the bound grows with the square root of the
-# catalog: reading R matches against walking about page × planets / R rows of the list).
-PG_INDEX_FIRST = 10_000
+# expects at most PG_INDEX_FIRST at a million planets (the bound grows with the square root of
+# the catalog: reading R matches from the table against walking about page × planets / R
+# entries of the name index, which holds the text searched, see ix_planets_listed). Of several
+# words, it looks up in the index those it expects in at most PG_LOOKED_UP planets.
+PG_INDEX_FIRST = 2_500
+PG_LOOKED_UP = 10_000
 # How long a process keeps either database's decision for a search's words (see _kept).
 DECISION_SECONDS = 60
 DECISIONS_KEPT = 1_000
@@ -437,13 +441,13 @@ def _kept(words: list[str], decide: Callable[[list[str]], D]) -> D:
 def _index_first(words: list[str]) -> _Decision:
     """Whether PostgreSQL's planner would read the planets that have every one of `words`
     from the trigram index, and expects few enough of them for that index to serve the list
-    first (see PG_INDEX_FIRST): then the words to look up in it, those it expects few planets
-    to have (or all of them, when none is that rare), the others checked on the rows found;
-    None when the planner would rather read the whole table (a word of common trigrams on a
-    small table) or expects many matches: the walk in name order costs less then. One plan,
-    no rows read, gives the estimates: of the matches and of each word's planets (from the
-    column's statistics, SEARCH_STATISTICS), and of the planets. The statement goes as
-    SQLAlchemy renders it for the driver, patterns written in (see _like)."""
+    first (see PG_INDEX_FIRST): then the words to look up in it, those it expects in few
+    planets (PG_LOOKED_UP; or all of them, when none is that rare), the others checked on the
+    rows found; None when the planner would rather read the whole table (a word of common
+    trigrams on a small table) or expects many matches: the walk in name order costs less
+    then. One plan, no rows read, gives the estimates: of the matches and of each word's
+    planets (from the column's statistics, SEARCH_STATISTICS), and of the planets. The
+    statement goes as SQLAlchemy renders it for the driver, patterns written in (see _like)."""
     each = [_in_name_or_host_star(word, "postgresql") for word in words]
     plans = union_all(*(select(Planet.id).where(condition) for condition in [and_(*each), *each]),
                       select(Planet.id)).compile(
@@ -452,13 +456,13 @@ def _index_first(words: list[str]) -> _Decision:
         f"EXPLAIN (FORMAT JSON) {plans}", plans.params).scalar_one()
     matches, *of_each, every = plan[0]["Plan"]["Plans"]
 
-    def few(plan: dict[str, Any]) -> bool:
-        return plan["Plan Rows"] ** 2 <= PG_INDEX_FIRST**2 * every["Plan Rows"] / 1_000_000
+    def few(plan: dict[str, Any], bound: int) -> bool:
+        return plan["Plan Rows"] ** 2 <= bound**2 * every["Plan Rows"] / 1_000_000
 
-    if matches["Node Type"] != "Bitmap Heap Scan" or not few(matches):
+    if matches["Node Type"] != "Bitmap Heap Scan" or not few(matches, PG_INDEX_FIRST):
         return None
-    return tuple(word for word, plan in zip(words, of_each, strict=True) if few(plan)) or \
-        tuple(words)
+    return tuple(word for word, plan in zip(words, of_each, strict=True)
+                 if few(plan, PG_LOOKED_UP)) or tuple(words)
 
 
 def _counted(rows: Select[Any]) -> int:
