@@ -277,17 +277,22 @@ def _seek(fetch: Fetch[T], ordering: Ordering, position: Position,
 def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
     """The Fetch of a list whose `statement` selects (entity, sort value, id).
 
-    A page finds its ids first, then reads their rows: the rows it skips or sorts are read
-    from the sort index alone where it can (on PostgreSQL an index-only scan, see
-    ix_planets_listed), or carried as an id and a sort value, rather than each row whole."""
+    A page from an offset finds its ids first, then reads their rows: the rows it skips are
+    read from the sort index alone (on PostgreSQL an index-only scan, see ix_planets_listed)
+    instead of each being fetched from the table. On PostgreSQL every page does: a search
+    read in name order checks each planet in the index alone (which holds the text searched),
+    and one read from the trigram index sorts ids, not whole rows. SQLite reads the rows it
+    checks from the table either way, and a page 1 costs it less in one statement."""
     *_, row_id = statement.selected_columns  # (entity..., sort value, id)
+    ids_first = session.get_bind().dialect.name == "postgresql"
 
     def fetch(conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]],
               limit: int, offset: int) -> Sequence[tuple[Any, Any, int]]:
-        page_ids = statement.where(*conditions).order_by(*order).limit(limit).with_only_columns(
-            row_id, maintain_column_froms=True)
-        if offset:
-            page_ids = page_ids.offset(offset)
-        return session.execute(statement.where(row_id.in_(page_ids)).order_by(*order)).all()
+        query = statement.where(*conditions).order_by(*order).limit(limit)
+        if offset or ids_first:
+            page_ids = query.with_only_columns(row_id, maintain_column_froms=True).offset(
+                offset or None)
+            query = statement.where(row_id.in_(page_ids)).order_by(*order)
+        return session.execute(query).all()
 
     return fetch
