@@ -367,13 +367,12 @@ def _contain(words: list[str], dialect: str) -> ColumnElement[bool]:
     one of a word in a third of the planets is long to read.
     SQLite's planner cannot tell them apart, so its trigram index is first asked how many
     planets each word matches (up to FEW_MATCHES: a millisecond or two, once a minute, see
-    _kept). If the rarest word
-    matches that few, its ids come from the index and the other words filter them, and SQLite
-    either reads those rows by id and sorts them, or ("id + 0" keeps it from looking the ids
-    up) reads the list in its order and checks each id against them, whichever costs less
-    (see INDEX_FIRST). If every word matches more, the words filter the list in its order.
-    The forms agree but beyond ASCII, where SQLite's LIKE tells case apart and its trigram
-    index does not.
+    _kept). If the rarest word matches that few, its ids come from the index and the other
+    words filter them, and SQLite either reads those rows by id and sorts them, or ("id + 0"
+    keeps it from looking the ids up) reads the list in its order and checks each id against
+    them, whichever costs less (see INDEX_FIRST). If every word matches more, the words
+    filter the list in its order. The forms agree but beyond ASCII, where SQLite's LIKE tells
+    case apart and its trigram index does not.
     """
     long = _long(words)
     if dialect == "sqlite" and (decided := _kept(long, _rarest_word)) is not None:

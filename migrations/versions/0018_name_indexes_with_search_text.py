@@ -7,8 +7,8 @@ Create Date: 2026-12-03
 A search whose matches are not few is read by walking the names in order and checking each
 planet's search_text. With search_text in the name indexes, PostgreSQL walks the index alone
 (an index-only scan; console.paging reads a page's ids first) instead of reading each planet
-from the table: a word in 4,000 of 1,000,000 planets walks about 6,500 entries for a page, in
-a third of the time of reading those 4,000 planets from the table and sorting them. SQLite
+from the table: a word in 4,000 of 1,000,000 planets walks about 15,000 entries for a page in
+3.5 ms, where reading those 4,000 planets from the table and sorting them took 8. SQLite
 reads its search through its own trigram index (planets_search) and has no INCLUDE.
 """
 
