@@ -21,6 +21,7 @@ from models.api_tokens import utcnow
 from models.planets import clean_planet
 from tests.databases import private_database
 from tests.smtp import Mailbox, SmtpServer, running_smtp_server
+from tests.url_builders import shared_url_builders
 
 PASSWORD = "correct horse battery"
 ENVIRONMENT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "CONSOLE_ENV", "RATELIMIT_STORAGE_URI",
@@ -100,6 +101,13 @@ def mailbox(smtp_server: SmtpServer) -> Iterator[Mailbox]:
     smtp_server.mailbox = Mailbox(smtp_server.port)
     yield smtp_server.mailbox
     smtp_server.mailbox = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def url_builders() -> Iterator[None]:
+    """Compiled URL builders shared by the many apps of a run (see tests/url_builders.py)."""
+    with shared_url_builders():
+        yield
 
 
 @pytest.fixture(scope="session")
