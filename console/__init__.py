@@ -48,18 +48,12 @@ def _load_user(session_token: str) -> User | None:
     return sessions.load(session_token)
 
 
-def float_text(value: float | None) -> str | None:
-    """The shortest text that reads back as the same float (Python's repr)."""
-    return None if value is None else repr(float(value))
-
-
 def _enable_sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
-        dbapi_connection.create_function("float_text", 1, float_text, deterministic=True)
 
 
 def register_extensions(app: Flask) -> None:
