@@ -279,17 +279,20 @@ def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
 
     A page from an offset finds its ids first, then reads their rows: the rows it skips are
     read from the sort index alone (on PostgreSQL an index-only scan, see ix_planets_listed)
-    instead of each being fetched from the table. On PostgreSQL every page does: a search
-    read in name order checks each planet in the index alone (which holds the text searched),
-    and one read from the trigram index sorts ids, not whole rows. SQLite reads the rows it
-    checks from the table either way, and a page 1 costs it less in one statement."""
+    instead of each being fetched from the table. On PostgreSQL so does every page with
+    conditions: a search read in name order checks each planet in the index alone (which
+    holds the text searched), and one read from the trigram index sorts ids, not whole rows.
+    The first page of a whole list is the sort index's first rows, read in one statement (on
+    PostgreSQL 1k planets, a tenth of the console's list page less than by ids first, the
+    planner joining the ids to a scan of the table). SQLite reads the rows it checks from the
+    table either way, and a page 1 costs it less in one statement."""
     *_, row_id = statement.selected_columns  # (entity..., sort value, id)
     ids_first = session.get_bind().dialect.name == "postgresql"
 
     def fetch(conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]],
               limit: int, offset: int) -> Sequence[tuple[Any, Any, int]]:
         query = statement.where(*conditions).order_by(*order).limit(limit)
-        if offset or ids_first:
+        if offset or (ids_first and query.whereclause is not None):
             page_ids = query.with_only_columns(row_id, maintain_column_froms=True).offset(
                 offset or None)
             query = statement.where(row_id.in_(page_ids)).order_by(*order)
