@@ -76,7 +76,10 @@ class Ordering:
 
     With `lead`, the rows whose key (text, never NULL) starts with it come first (the order's
     first part), then the others: `leading` is that test in SQL, and a position's part follows
-    from its sort value by the same test in Python, so cursors need not say it.
+    from its sort value by the same test in Python, so cursors need not say it. With
+    `sorted_whole` the database sorts the rows of the list rather than read them in an
+    index's order, so a page from an offset reads both parts in one statement, sorted by part
+    first: a statement per part would find and sort the same rows twice.
     """
 
     name: str
@@ -86,17 +89,18 @@ class Ordering:
     nulls_smallest: bool = True
     lead: str | None = None
     leading: ColumnElement[bool] | None = None
+    sorted_whole: bool = False
 
     @classmethod
     def on(cls, dialect: str, name: str, key: ColumnElement[Any], id: ColumnElement[int],
            descending: bool = False, lead: str | None = None,
-           lead_key: ColumnElement[Any] | None = None) -> Ordering:
+           lead_key: ColumnElement[Any] | None = None, sorted_whole: bool = False) -> Ordering:
         """`lead`: the rows whose key starts with it first (see the class), tested on
         `lead_key` when given: the same values as `key`, in the form an index holds."""
         leading = None if lead is None else starts_with(
             key if lead_key is None else lead_key, lead, dialect)
         return cls(name, key, id, descending, nulls_smallest=dialect != "postgresql",
-                   lead=lead, leading=leading)
+                   lead=lead, leading=leading, sorted_whole=sorted_whole)
 
     def order_by(self) -> list[ColumnElement[Any]]:
         """The order within each part of the list (the whole list's, unless `lead`)."""
@@ -250,6 +254,9 @@ def _from_offset(fetch: Fetch[T], ordering: Ordering, offset: int,
                  limit: int) -> list[tuple[T, Any, int]]:
     """`limit` rows from `offset`, part after part; a part that ends before `offset` is
     counted (at most MAX_OFFSET rows) to know where in the next one the page starts."""
+    if ordering.sorted_whole and (leading := ordering.leading) is not None:
+        later_part = leading if ordering.descending else not_(leading)  # false sorts first
+        return list(fetch([], [later_part, *ordering.order_by()], limit, offset))
     rows: list[tuple[T, Any, int]] = []
     parts = ordering.parts()
     for number, conditions in enumerate(parts):

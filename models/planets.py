@@ -226,10 +226,15 @@ class Planet(db.Model):
         names cluster (every Kepler-452 together), so the walk reads many times the rows it
         expects."""
         key = Planet.name_key()
+        return _unindexed(key) if Planet.search_sorted(text, dialect) else key
+
+    @staticmethod
+    def search_sorted(text: str, dialect: str) -> bool:
+        """Whether a search's results listed by name are read from the trigram index and
+        sorted, rather than walked in name order (see search_key)."""
         words = text.lower().split()
-        if dialect != "postgresql" or _prefix_only(words) or _read_first(_long(words)) is None:
-            return key
-        return _unindexed(key)
+        return (dialect == "postgresql" and not _prefix_only(words)
+                and _read_first(_long(words)) is not None)
 
     @staticmethod
     def search_lead(text: str) -> str:

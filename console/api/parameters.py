@@ -126,7 +126,8 @@ class PlanetListQuery:
         dialect = db.engine.dialect.name
         if self.sort is None and self.q:
             return Ordering.on(dialect, "search", Planet.search_key(self.q, dialect), Planet.id,
-                               lead=Planet.search_lead(self.q), lead_key=Planet.name_key())
+                               lead=Planet.search_lead(self.q), lead_key=Planet.name_key(),
+                               sorted_whole=Planet.search_sorted(self.q, dialect))
         sort = self.sort or DEFAULT_SORT
         return Ordering.on(dialect, sort, SORT_COLUMNS[sort.removeprefix("-")], Planet.id,
                            sort.startswith("-"))
