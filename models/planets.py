@@ -516,13 +516,19 @@ def _starts_a_word(word: str, dialect: str) -> ColumnElement[bool]:
 # in step with every insert, update and delete, whichever path writes the row (`seed
 # --synthetic` of a million rows takes 8 s more for them, 28 s). Migration 0012 creates the
 # same. A migration that rebuilds the planets table on SQLite (batch mode) drops the triggers
-# with it and must create them again (tests/test_planet_search.py compares them).
+# with it and must create them again (tests/test_planet_search.py compares them). A large CSV
+# import drops the insert trigger and rebuilds the whole index once at its end instead
+# (console/services/planets.py, _Reindex).
+SEARCH_INSERT_TRIGGER = "planets_search_insert"
+SEARCH_INSERT_TRIGGER_DDL = (
+    "CREATE TRIGGER planets_search_insert AFTER INSERT ON planets BEGIN"
+    " INSERT INTO planets_search (rowid, name, host_star)"
+    " VALUES (new.id, new.name, new.host_star); END")
+SEARCH_INDEX_REBUILD = "INSERT INTO planets_search (planets_search) VALUES ('rebuild')"
 SEARCH_INDEX_DDL = (
     "CREATE VIRTUAL TABLE planets_search USING fts5(name, host_star, content='planets',"
     " content_rowid='id', tokenize='trigram', columnsize=0)",
-    "CREATE TRIGGER planets_search_insert AFTER INSERT ON planets BEGIN"
-    " INSERT INTO planets_search (rowid, name, host_star)"
-    " VALUES (new.id, new.name, new.host_star); END",
+    SEARCH_INSERT_TRIGGER_DDL,
     "CREATE TRIGGER planets_search_delete AFTER DELETE ON planets BEGIN"
     " INSERT INTO planets_search (planets_search, rowid, name, host_star)"
     " VALUES ('delete', old.id, old.name, old.host_star); END",
