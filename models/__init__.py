@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import CheckConstraint, Index, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -22,7 +23,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+def json_text(value: Any) -> str:
+    """The text of a JSON column (audit changes, job payloads). orjson rather than json.dumps:
+    a million-planet import writes an audit event per planet, and json.dumps spent 12 µs on
+    each (its floats), orjson under 2."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+db = SQLAlchemy(model_class=Base, engine_options={"json_serializer": json_text})
 
 MAX_ID = 2**31 - 1  # the range of an integer id column on every database
 # SQLite hands a deleted row's id to the next row unless the table says AUTOINCREMENT; ids are

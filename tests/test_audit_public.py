@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from console import audit
 from console.audit import redact
 from console.cli import set_role_command
 from models import AuditEvent, db
@@ -93,3 +94,17 @@ def test_redact_hides_secrets_at_every_depth():
                    "api_token": "t", "email": "e"}) == {
         "password": "***", "new": {"password_hash": "***", "name": "n"},
         "api_token": "***", "email": "e"}
+
+
+def test_changes_read_back_as_they_were_written(app):
+    """The JSON columns' text (models.json_text): text beyond ASCII, the shortest float that
+    reads back the same, nested values, and keys that are not text, as json.dumps wrote them."""
+    changes = {"name": [None, "ʻOumuamua – 1I/2017 U1"], "mass_earth": [1.5, 0.1 + 0.2],
+               "nested": {"count": [None, 10**15]}, 7: [None, True]}
+    with app.app_context():
+        audit.record("planet.update", target_type="planet", changes=changes, via="cli")
+        db.session.commit()
+    [event] = _events(app)
+    assert event.changes == {"name": [None, "ʻOumuamua – 1I/2017 U1"],
+                             "mass_earth": [1.5, 0.30000000000000004],
+                             "nested": {"count": [None, 10**15]}, "7": [None, True]}
