@@ -319,6 +319,31 @@ def test_with_no_sort_names_that_start_with_the_search_come_first(client, leads_
     assert by_number == [*pages, []]
 
 
+def test_a_search_sorted_after_its_index_reads_page_one_in_one_statement(
+        app, client, leads_and_rest, monkeypatch):
+    """On PostgreSQL a search read from the trigram index and sorted reads both parts of page
+    1 (names that start with it, then the rest) in one statement, not one per part: each
+    would find and sort the same matches."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite walks a search's results in name order, a part at a time")
+    monkeypatch.setattr(planets_model, "_read_first", lambda words: tuple(words))
+    planet_reads = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM planets" in statement:
+            planet_reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        body = client.get("/api/planets", query_string={"q": "kepler"}).get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [item["name"] for item in body["items"]] == RELEVANT_ORDER
+    assert len(planet_reads) == 1
+
+
 def test_a_chosen_sort_is_kept(client, leads_and_rest):
     by_name = sorted(RELEVANT_ORDER, key=str.lower)
     assert sum(_api_pages(client, q="kepler", sort="name", per_page=2), []) == by_name
