@@ -12,6 +12,7 @@ from console.admin.audit_log import AuditView
 from console.admin.dashboard import ConsoleIndexView
 from console.admin.history import HISTORY_VIEWS
 from console.admin.jobs import JobView
+from console.admin.menu import main_menu
 from console.admin.planets import PlanetView
 from console.admin.tokens import TokenView
 from console.admin.users import UserView
@@ -37,4 +38,5 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(JobView(Job, db, name="Jobs", endpoint="job"))
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["history_views"] = HISTORY_VIEWS
+    app.jinja_env.globals["main_menu"] = main_menu
     return admin
