@@ -54,7 +54,7 @@ def history_page(target_type: str, target_id: int, *, page: int = 1, after: str 
                            descending=True)
     query = select(AuditEvent, AuditEvent.id, AuditEvent.id).where(
         AuditEvent.target_type == target_type, AuditEvent.target_id == str(target_id))
-    return read_page(fetch_from(db.session, query), ordering, HISTORY_PAGE_SIZE,
+    return read_page(fetch_from(db.session, query, ordering.id), ordering, HISTORY_PAGE_SIZE,
                      offset=(page - 1) * HISTORY_PAGE_SIZE, after=after, before=before)
 
 

@@ -281,8 +281,10 @@ def _seek(fetch: Fetch[T], ordering: Ordering, position: Position,
     return rows
 
 
-def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
-    """The Fetch of a list whose `statement` selects (entity, sort value, id).
+def fetch_from(session: Session, statement: Select[Any],
+               row_id: ColumnElement[int]) -> Fetch[Any]:
+    """The Fetch of a list whose `statement` selects (entity, sort value, id), `row_id` being
+    that id's column (the list's Ordering.id).
 
     A page from an offset finds its ids first, then reads their rows: the rows it skips are
     read from the sort index alone (on PostgreSQL an index-only scan, see ix_planets_listed)
@@ -293,7 +295,6 @@ def fetch_from(session: Session, statement: Select[Any]) -> Fetch[Any]:
     PostgreSQL 1k planets, a tenth of the console's list page less than by ids first, the
     planner joining the ids to a scan of the table). SQLite reads the rows it checks from the
     table either way, and a page 1 costs it less in one statement."""
-    *_, row_id = statement.selected_columns  # (entity..., sort value, id)
     ids_first = session.get_bind().dialect.name == "postgresql"
 
     def fetch(conditions: Sequence[ColumnElement[bool]], order: Sequence[ColumnElement[Any]],

@@ -66,7 +66,9 @@ class ConsoleAccessMixin:
     permission: Permission = Permission.CONSOLE
 
     def is_accessible(self) -> bool:
-        return can(Permission.CONSOLE) and can(self.permission) and not lacks_required_two_factor()
+        user = current_user._get_current_object()
+        return (can(Permission.CONSOLE, user) and can(self.permission, user)
+                and not lacks_required_two_factor(user))
 
     def inaccessible_callback(self, name: str, **kwargs: Any):
         if not current_user.is_authenticated:
@@ -268,7 +270,7 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         path = ".".join([*(join.key for join in sort_joins or ()), sort_field.key])
         if path in self.column_sort_ignoring_case:
             column = func.lower(column, type_=String)
-        ordering = Ordering.on(db.engine.dialect.name, f"{'-' if sort_desc else ''}{column}",
+        ordering = Ordering.on(db.engine.dialect.name, f"{'-' if sort_desc else ''}{path}",
                                self.sort_key(path, column), self.model.id, sort_desc)
         g.setdefault("console_orderings", []).append(ordering)
         return query.order_by(*ordering.order_by()), joins
@@ -300,7 +302,7 @@ class ConsoleModelView(HistoryMixin, ConsoleAccessMixin, ModelView):
         _, cursor = g.get("console_list", (None, {}))
         listed = query.order_by(None).add_columns(ordering.key, self.model.id)
         try:
-            return read_page(fetch_from(db.session, listed.statement), ordering, size,
+            return read_page(fetch_from(db.session, listed.statement, ordering.id), ordering, size,
                              offset=page * size, **cursor)
         except PagingError:  # a cursor we did not make, or a page number too deep
             abort(400)

@@ -152,9 +152,9 @@ class PlanetListQuery:
         """This page's planets, and the cursor of the next page; a 400 ApiError names a
         cursor of another list or a page number too deep."""
         try:
-            return read_page(fetch_from(db.session, self.statement()), self.ordering,
-                             self.per_page, offset=(self.page - 1) * self.per_page,
-                             after=self.after)
+            return read_page(fetch_from(db.session, self.statement(), self.ordering.id),
+                             self.ordering, self.per_page,
+                             offset=(self.page - 1) * self.per_page, after=self.after)
         except (CursorError, PageTooDeep) as error:
             field = "after" if isinstance(error, CursorError) else "page"
             raise ApiError(400, "Some query parameters are not valid.",

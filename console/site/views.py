@@ -101,8 +101,8 @@ def planets():
         return render_template("site/planets.html", **shown), 400
     number = _page_number()
     try:
-        page = read_page(fetch_from(db.session, query.statement()), query.ordering,
-                         PLANETS_PER_PAGE, offset=(number - 1) * PLANETS_PER_PAGE,
+        page = read_page(fetch_from(db.session, query.statement(), query.ordering.id),
+                         query.ordering, PLANETS_PER_PAGE, offset=(number - 1) * PLANETS_PER_PAGE,
                          after=request.args.get("after"), before=request.args.get("before"))
     except PagingError as error:  # a cursor we did not make, or a page number too deep
         problem = "This link is not one of this list's pages; start again from the first " \
