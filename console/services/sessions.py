@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from ua_parser import parse
 
 from console import audit
@@ -23,6 +23,8 @@ from models.sessions import MAX_USER_AGENT_LENGTH
 
 # The last-seen stamp is written at most this often per session, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
+# The session of a token's hash: built once, as every logged-in request asks it.
+SESSION_OF_TOKEN = select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
 
 
 def current() -> UserSession | None:
@@ -74,8 +76,7 @@ def load(token: str) -> User | None:
     """The active user whose live session `token` names, or None. Flask-Login calls this at the
     start of each logged-in request (console/__init__.py), before the view writes anything,
     so the last-seen stamp commits alone."""
-    session = db.session.scalar(select(UserSession).where(
-        UserSession.token_hash == secret_hash(token)))
+    session = db.session.scalar(SESSION_OF_TOKEN, {"token_hash": secret_hash(token)})
     if session is None or not session.user.is_active:
         return None
     now = utcnow()
