@@ -234,17 +234,20 @@ def test_each_view_names_its_records(app, model, label):
                                               ("sort=0&desc=1", "descending")])
 def test_the_sorted_column_says_its_order_and_its_link_turns_it_round(editor, make_planet,
                                                                       query, order):
-    make_planet(name="Kepler-452 b")
-    page = editor.get(f"/admin/planet/?{query}&search=b").get_data(as_text=True)
+    make_planet(name="Kepler-452 b", planet_type="super_earth")
+    page = editor.get(f"/admin/planet/?{query}&search=kepler&flt0_0=super_earth").get_data(
+        as_text=True)
+    assert "Kepler-452 b" in page  # found by the search, kept by the type filter
     head = page.split("<thead>")[1].split("</thead>")[0]
     headers = elements(head, "th", scope="col")
     assert len(headers) == head.count("<th") - 1  # all but the select-all checkbox's
     assert [cell["aria-sort"] for cell in headers if "aria-sort" in cell] == [order]
     links = [html.unescape(attrs["href"]) for attrs in elements(head, "a")]
     name, *others = [link for link in links if "sort=" in link]
-    assert "sort=0&" in name and "search=b" in name
+    assert "sort=0&" in name and "search=kepler" in name and "flt0_0=super_earth" in name
     assert ("desc=1" in name) == (order == "ascending")  # the other way round
-    assert others and all("desc=" not in link and "search=b" in link for link in others)
+    assert others and all("desc=" not in link and "search=kepler" in link
+                          and "flt0_0=super_earth" in link for link in others)
     assert elements(head, "a", title="Sort by Host star")
 
 

@@ -44,7 +44,7 @@ def list_header(view: Any, context: Context) -> Markup:
                     'class="action-rowtoggle" title="Select all records"></th>')
     if view.column_display_actions:
         html.append('<th scope="col"><span class="sr-only">Actions</span></th>')
-    sort_url, sorted_index, descending = (context["sort_url"], context["sort_column"],
+    sort_url, sorted_index, descending = (view.sort_url_of_list(), context["sort_column"],
                                           bool(context["sort_desc"]))
     for index, (name, title) in enumerate(context["list_columns"]):
         shown = escape(title)
