@@ -118,8 +118,9 @@ def list_rows(view: Any, context: Context, rows: list[Any]) -> Markup:
     html = []
     for row in rows:
         pk = view.get_pk_value(row)
-        shown_pk = linked_pk = str(pk) if type(pk) is int else None  # digits need no escaping
-        if shown_pk is None:
+        if type(pk) is int:  # digits need no escaping
+            shown_pk = linked_pk = str(pk)
+        else:
             shown_pk, linked_pk = escape(pk), quote_plus(str(pk))
         label = view.record_label(row)
         html.append("<tr>")
